@@ -1,0 +1,182 @@
+"""TEI names, the safe XML parser and source locations.
+
+The TEI namespace is spelled here and nowhere else.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+TEI_NS = "http://www.tei-c.org/ns/1.0"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+SCH_NS = "http://purl.oclc.org/dsdl/schematron"
+RNG_NS = "http://relaxng.org/ns/structure/1.0"
+NS = {"tei": TEI_NS, "xml": XML_NS}
+ROOT_ELEMENTS = ("TEI", "teiCorpus")
+
+#: Limits of the safe parser. A document beyond them is reported, not read.
+MAX_BYTES = 20 * 1024 * 1024
+#: libxml2's own depth limit without XML_PARSE_HUGE is 256; we stay below it.
+MAX_DEPTH = 256
+
+
+def tei(name: str) -> str:
+    """Clark notation of a TEI element name: tei('p') -> '{http://www.tei-c.org/ns/1.0}p'."""
+    return f"{{{TEI_NS}}}{name}"
+
+
+XML_ID = f"{{{XML_NS}}}id"
+XML_LANG = f"{{{XML_NS}}}lang"
+
+
+def local_name(tag: object) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def attribute_name(qname: str) -> str:
+    """Clark attribute names as a person writes them: '{xml}id' -> 'xml:id'."""
+    if qname.startswith(f"{{{XML_NS}}}"):
+        return "xml:" + qname.split("}", 1)[1]
+    return qname.rsplit("}", 1)[-1] if qname.startswith("{") else qname
+
+
+def safe_parser() -> etree.XMLParser:
+    """A parser that loads no DTD, resolves no entity, touches no network and keeps line numbers."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        dtd_validation=False,
+        no_network=True,
+        huge_tree=False,
+        remove_blank_text=False,
+        collect_ids=False,
+    )
+
+
+class XMLInputError(Exception):
+    """Raised by read_xml: the file cannot be read as a safe, well-formed XML document."""
+
+    def __init__(self, code: str, message: str, line: int = 1, column: int = 0, hint: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.line, self.column, self.hint = code, message, line, column, hint
+
+
+@dataclass
+class Source:
+    """A parsed document with its raw text, for precise locations."""
+
+    path: Path
+    data: bytes
+    tree: etree._ElementTree
+
+    @property
+    def root(self) -> etree._Element:
+        return self.tree.getroot()
+
+    def lines(self) -> list[str]:
+        cached = getattr(self, "_lines", None)
+        if cached is None:
+            cached = self.data.decode("utf-8", "replace").splitlines()
+            self._lines = cached
+        return cached
+
+    def column(self, line: int, name: str, attribute: str | None = None) -> int:
+        """1-based column of element `name` (or of its `attribute`) starting on `line`; 0 if unknown."""
+        return locate(self.lines(), line, name, attribute)
+
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
+
+
+def locate(lines: list[str], line: int, name: str, attribute: str | None = None) -> int:
+    if not 0 < line <= len(lines):
+        return 0
+    text = lines[line - 1]
+    m = re.search(r"<(?:[\w.-]+:)?" + re.escape(name) + r"(?=[\s/>]|$)", text)
+    if not m:
+        return 0
+    if attribute is None:
+        return m.start() + 1
+    pattern = re.compile(r"(?<![\w:.-])" + re.escape(attribute) + r"\s*=")
+    a = pattern.search(text, m.end())
+    if a:
+        return a.start() + 1
+    # Attributes may continue on the following lines of the start tag.
+    for offset in range(1, 20):
+        if line - 1 + offset >= len(lines):
+            break
+        a = pattern.search(lines[line - 1 + offset])
+        if a:
+            return 0  # on another line: the element's line is the better anchor
+        if ">" in lines[line - 1 + offset]:
+            break
+    return m.start() + 1
+
+
+def _line_col(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def read_xml(path: Path, data: bytes | None = None) -> Source:
+    """Read and parse one document safely; raise XMLInputError with a location on any problem."""
+    if data is None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise XMLInputError("file.unreadable", f"cannot read file: {exc.strerror}") from None
+        if size > MAX_BYTES:
+            raise XMLInputError("file.too-large",
+                                f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes",
+                                hint="split the document")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise XMLInputError("file.unreadable", f"cannot read file: {exc.strerror}") from None
+    elif len(data) > MAX_BYTES:
+        raise XMLInputError("file.too-large", f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,} bytes")
+    if not data.strip():
+        raise XMLInputError("wf.empty", "file is empty", hint="a TEI document starts with <TEI xmlns=\"http://www.tei-c.org/ns/1.0\">")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, col = _line_col(data, nul)
+        raise XMLInputError("wf.binary", "file contains NUL bytes: it is binary, or not UTF-8 text (UTF-16?)",
+                            line, col, hint="save the document as UTF-8 XML")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(data, exc.start)
+        raise XMLInputError("wf.encoding", f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                            line, col, hint="save the document as UTF-8") from None
+    m = _DOCTYPE.search(data)
+    if m:
+        line, col = _line_col(data, m.start())
+        raise XMLInputError("wf.doctype",
+                            "document has a DOCTYPE declaration; DTDs and entities are not read, for safety",
+                            line, col, hint="remove the DOCTYPE and write characters directly in UTF-8")
+    parser = safe_parser()
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, parser, base_url=None))
+    except etree.XMLSyntaxError as exc:
+        line, col = exc.position if exc.position else (exc.lineno or 1, exc.offset or 0)
+        message = exc.msg or str(exc)
+        message = re.sub(r", line \d+, column \d+$", "", message)
+        code = "wf.depth" if "depth" in message.lower() else "wf.syntax"
+        raise XMLInputError(code, f"not well-formed: {message}", line or 1, col or 0) from None
+    root = tree.getroot()
+    if root.tag not in (tei(n) for n in ROOT_ELEMENTS):
+        ns = etree.QName(root).namespace
+        if local_name(root.tag) in ROOT_ELEMENTS:
+            message = f"root element <{local_name(root.tag)}> is in namespace {ns or '(none)'}, not TEI's"
+            hint = f'add xmlns="{TEI_NS}" to the root element'
+        else:
+            message = f"root element is <{root.tag if not ns else local_name(root.tag)}>, not <TEI> or <teiCorpus>"
+            hint = "a document of the edition is a TEI document"
+        raise XMLInputError("wf.root", message, root.sourceline or 1, 1, hint)
+    return Source(path, data, tree)
