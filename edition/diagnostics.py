@@ -111,3 +111,98 @@ class ConfigError(EditionError):
 
 class SchemaError(EditionError):
     """The ODD cannot be compiled, or the generated schema cannot be loaded."""
+
+
+# ---------------------------------------------------------------- output formats
+# One function per format; `FORMATS` is the registry the command line offers.
+
+JSON_SCHEMA_VERSION = 1
+
+
+def _summary(diagnostics: list[Diagnostic], files: int) -> dict:
+    return {
+        "files": files,
+        "errors": sum(d.level == ERROR for d in diagnostics),
+        "warnings": sum(d.level == WARNING for d in diagnostics),
+    }
+
+
+def summary_line(diagnostics: list[Diagnostic], files: int) -> str:
+    s = _summary(diagnostics, files)
+    plural = lambda n, w: f"{n} {w}{'' if n == 1 else 's'}"  # noqa: E731
+    return f"{plural(s['files'], 'file')} checked: {plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}"
+
+
+def format_text(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    lines = [d.format() for d in diagnostics]
+    lines.append(summary_line(diagnostics, len(files)))
+    return "\n".join(lines) + "\n"
+
+
+def format_json(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    import json
+
+    doc = {
+        "version": JSON_SCHEMA_VERSION,
+        "summary": _summary(diagnostics, len(files)),
+        "files": files,
+        "diagnostics": [d.as_dict() for d in diagnostics],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def format_junit(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    """JUnit XML: one test case per file; each error is a failure, each warning goes to system-out."""
+    from lxml import etree
+
+    by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
+    for d in diagnostics:
+        by_file.setdefault(d.path, []).append(d)
+    s = _summary(diagnostics, len(by_file))
+    suites = etree.Element("testsuites", name="edition validate", tests=str(len(by_file)),
+                           failures=str(sum(any(d.level == ERROR for d in ds) for ds in by_file.values())), errors="0")
+    suite = etree.SubElement(suites, "testsuite", name="edition validate", tests=str(len(by_file)),
+                             failures=suites.get("failures"), errors="0", skipped="0")
+    for path, ds in sorted(by_file.items()):
+        case = etree.SubElement(suite, "testcase", classname="edition.validate", name=path, file=path)
+        errors = [d for d in ds if d.level == ERROR]
+        if errors:
+            failure = etree.SubElement(case, "failure", type=errors[0].code,
+                                       message=f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
+            failure.text = "\n".join(d.format() for d in errors)
+        warnings = [d for d in ds if d.level == WARNING]
+        if warnings:
+            etree.SubElement(case, "system-out").text = "\n".join(d.format() for d in warnings)
+    del s
+    return etree.tostring(suites, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode("utf-8")
+
+
+def _gh_escape(text: str, property_: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def format_github(diagnostics: list[Diagnostic], files: list[str]) -> str:
+    """GitHub Actions workflow commands: one annotation per diagnostic, then the summary."""
+    lines = []
+    for d in diagnostics:
+        props = [f"file={_gh_escape(d.path, True)}"]
+        if d.line:
+            props.append(f"line={d.line}")
+        if d.column:
+            props.append(f"col={d.column}")
+        props.append(f"title={_gh_escape(d.code, True)}")
+        message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        lines.append(f"::{d.level} {','.join(props)}::{_gh_escape(message)}")
+    lines.append(summary_line(diagnostics, len(files)))
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {
+    "text": format_text,
+    "json": format_json,
+    "junit": format_junit,
+    "github": format_github,
+}

@@ -86,20 +86,37 @@ class Source:
         return cached
 
     def column(self, line: int, name: str, attribute: str | None = None) -> int:
-        """1-based column of element `name` (or of its `attribute`) starting on `line`; 0 if unknown."""
+        """1-based column of the first element `name` (or of its `attribute`) on `line`; 0 if unknown."""
         return locate(self.lines(), line, name, attribute)
+
+    def column_of(self, element: etree._Element, attribute: str | None = None) -> int:
+        """1-based column of `element` (or of its `attribute`), telling apart same-named elements on one line."""
+        line = element.sourceline or 0
+        name = local_name(element.tag)
+        same = getattr(self, "_same_line", None)
+        if same is None:
+            same = {}
+            for el in self.root.iter():
+                if isinstance(el.tag, str):
+                    same.setdefault((el.sourceline, local_name(el.tag)), []).append(el)
+            self._same_line = same
+        peers = same.get((line, name), [element])
+        nth = peers.index(element) if element in peers else 0
+        return locate(self.lines(), line, name, attribute, nth)
 
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
 
 
-def locate(lines: list[str], line: int, name: str, attribute: str | None = None) -> int:
+def locate(lines: list[str], line: int, name: str, attribute: str | None = None, nth: int = 0) -> int:
+    """1-based column of the `nth` start tag `name` on `line` (or of its `attribute`); 0 if not found."""
     if not 0 < line <= len(lines):
         return 0
     text = lines[line - 1]
-    m = re.search(r"<(?:[\w.-]+:)?" + re.escape(name) + r"(?=[\s/>]|$)", text)
-    if not m:
+    tags = list(re.finditer(r"<(?:[\w.-]+:)?" + re.escape(name) + r"(?=[\s/>]|$)", text))
+    if not tags:
         return 0
+    m = tags[min(nth, len(tags) - 1)]
     if attribute is None:
         return m.start() + 1
     pattern = re.compile(r"(?<![\w:.-])" + re.escape(attribute) + r"\s*=")
@@ -124,8 +141,11 @@ def _line_col(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def read_xml(path: Path, data: bytes | None = None) -> Source:
-    """Read and parse one document safely; raise XMLInputError with a location on any problem."""
+def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) -> Source:
+    """Read and parse one document safely; raise XMLInputError with a location on any problem.
+
+    With `require_tei`, the root must be TEI's <TEI> or <teiCorpus>.
+    """
     if data is None:
         try:
             size = path.stat().st_size
@@ -167,10 +187,12 @@ def read_xml(path: Path, data: bytes | None = None) -> Source:
         line, col = exc.position if exc.position else (exc.lineno or 1, exc.offset or 0)
         message = exc.msg or str(exc)
         message = re.sub(r", line \d+, column \d+$", "", message)
-        code = "wf.depth" if "depth" in message.lower() else "wf.syntax"
-        raise XMLInputError(code, f"not well-formed: {message}", line or 1, col or 0) from None
+        if "depth" in message.lower():
+            raise XMLInputError("wf.depth", f"elements are nested more than {MAX_DEPTH} levels deep",
+                                line or 1, col or 0, hint="a TEI document is rarely deeper than 30 levels") from None
+        raise XMLInputError("wf.syntax", f"not well-formed: {message}", line or 1, col or 0) from None
     root = tree.getroot()
-    if root.tag not in (tei(n) for n in ROOT_ELEMENTS):
+    if require_tei and root.tag not in (tei(n) for n in ROOT_ELEMENTS):
         ns = etree.QName(root).namespace
         if local_name(root.tag) in ROOT_ELEMENTS:
             message = f"root element <{local_name(root.tag)}> is in namespace {ns or '(none)'}, not TEI's"

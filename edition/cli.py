@@ -1,0 +1,100 @@
+"""The `edition` command: parses options, calls the stages, maps errors to exit codes.
+
+Exit codes: 0 clean, 1 problems found in the data (or warnings under --strict),
+2 usage error or a condition that stops the run.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from . import config as config_mod
+from .diagnostics import FORMATS, EditionError, Reporter
+
+
+class _Group(click.Group):
+    """Turns EditionError into a one-line message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EditionError as exc:
+            click.echo(f"edition: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edition")
+@click.option("--project", "-C", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The project folder (default: found from the current folder upwards).")
+@click.pass_context
+def main(ctx: click.Context, project: Path | None) -> None:
+    """tei-edition: validate, build and export a scholarly edition in TEI-XML."""
+    ctx.ensure_object(dict)
+    ctx.obj["project"] = project
+
+
+def _config(ctx: click.Context) -> config_mod.Config:
+    return config_mod.load(ctx.obj.get("project"))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True,
+              help="Output format: text for people, json for tools, junit for CI dashboards, github for annotations.")
+@click.option("--strict", is_flag=True, help="Warnings fail the run too.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of standard output.")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool, output: Path | None) -> None:
+    """Check documents against the project schema and the corpus rules.
+
+    PATHS are files or folders (default: the whole of the project's tei/ folder). Every
+    problem is reported as path:line:column: level [rule] message. Exit status: 0 clean,
+    1 problems found (warnings too with --strict), 2 usage error.
+    """
+    from .validate import Validator
+
+    cfg = _config(ctx)
+    reporter = Reporter(root=Path.cwd())
+    if not paths and not cfg.tei.is_dir():
+        raise click.UsageError(f"no documents: {cfg.tei} is not a folder; name files or folders to check")
+    result = Validator(cfg).run(list(paths) or None, reporter)
+    diagnostics = reporter.sorted()
+    files = [reporter.display_path(p) for p in result.files]
+    text = FORMATS[fmt](diagnostics, files)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    ctx.exit(1 if reporter.failed(strict) else 0)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Only check that the generated files are up to date (exit 1 if not).")
+@click.pass_context
+def schema(ctx: click.Context, check: bool) -> None:
+    """Compile the ODD into RELAX NG and Schematron (written beside the ODD)."""
+    from .odd import SchemaFiles
+
+    cfg = _config(ctx)
+    files = SchemaFiles(cfg.odd)
+    if check:
+        stale = files.stale()
+        for p in stale:
+            click.echo(f"{p}: out of date; run `edition schema`", err=True)
+        ctx.exit(1 if stale else 0)
+    for p in files.write():
+        click.echo(f"wrote {p}")
+    click.echo(f"schema up to date: {files.rng.name}, {files.sch.name}")
+
+
+def run() -> None:  # pragma: no cover - console entry point alias
+    main(prog_name="edition")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
