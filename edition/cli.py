@@ -92,6 +92,60 @@ def schema(ctx: click.Context, check: bool) -> None:
     click.echo(f"schema up to date: {files.rng.name}, {files.sch.name}")
 
 
+def _iso_date(ctx, param, value: str) -> str:
+    from .scaffold import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}") from None
+
+
+@main.command()
+@click.option("--date", "when", required=True, callback=_iso_date, help="Date of the item: YYYY-MM-DD, YYYY-MM or YYYY.")
+@click.option("--sender", required=True, help="Register id of the sender (person or organisation), e.g. tito.")
+@click.option("--recipient", required=True, help="Register id of the recipient, e.g. kim_il_sung.")
+@click.option("--place", default=None, help="Register id of the place of writing.")
+@click.option("--title", default=None, help="The catalogue title (default: 'Sender to Recipient').")
+@click.option("--dry-run", is_flag=True, help="Print the new document and the files it would change; write nothing.")
+@click.pass_context
+def new(ctx: click.Context, when: str, sender: str, recipient: str, place: str | None, title: str | None,
+        dry_run: bool) -> None:
+    """Scaffold a new letter, valid from the start, with the next id, linked into the chronology."""
+    from . import corpus as corpus_mod
+    from . import scaffold
+
+    cfg = _config(ctx)
+    the_plan = scaffold.plan(corpus_mod.load(cfg.tei), cfg, when, sender, recipient, place, title)
+    if dry_run:
+        click.echo(the_plan.new_text, nl=False)
+        for path in the_plan.edits:
+            click.echo(f"would link {path}", err=True)
+        return
+    written = scaffold.write(the_plan)
+    click.echo(f"created {written[0]}")
+    for path in written[1:]:
+        click.echo(f"linked {path}")
+
+
+@main.command()
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def stats(ctx: click.Context, fmt: str) -> None:
+    """Figures about the edition: items per year and direction, registers, references, authority ids."""
+    import json
+
+    from . import corpus as corpus_mod
+    from . import stats as stats_mod
+
+    cfg = _config(ctx)
+    result = stats_mod.compute(corpus_mod.load(cfg.tei))
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(stats_mod.format_text(result), nl=False)
+
+
 def run() -> None:  # pragma: no cover - console entry point alias
     main(prog_name="edition")
 

@@ -1,0 +1,244 @@
+"""The data model of an edition, read once from tei/: letters, register entries, the edition document.
+
+Two phases, as in a static-site generator: every document is read first, then the
+cross-links (which letters name which register entry) are computed from all of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .diagnostics import EditionError
+from .tei import NS, XML_ID, Source, XMLInputError, local_name, read_xml
+
+
+@dataclass(frozen=True)
+class RegisterKind:
+    """One kind of register entry: where it lives and how it is named."""
+
+    key: str            # registry key = folder/file word: persons, places, organisations, events
+    element: str        # the TEI element of an entry
+    name_element: str   # the element of its names (label for events)
+    label: str          # a heading for people
+
+
+#: The one table of register kinds; code loops over it instead of repeating itself per kind.
+REGISTER_KINDS: tuple[RegisterKind, ...] = (
+    RegisterKind("persons", "person", "persName", "Persons"),
+    RegisterKind("places", "place", "placeName", "Places"),
+    RegisterKind("organisations", "org", "orgName", "Organisations"),
+    RegisterKind("events", "event", "label", "Events"),
+)
+KIND_BY_ELEMENT = {k.element: k for k in REGISTER_KINDS}
+
+
+def _text(el: etree._Element | None) -> str:
+    return " ".join("".join(el.itertext()).split()) if el is not None else ""
+
+
+@dataclass
+class Entry:
+    """A register entry: a person, place, organisation or event."""
+
+    id: str
+    kind: RegisterKind
+    name: str
+    variants: tuple[str, ...]
+    description: str
+    idnos: dict[str, str]
+    dates: dict[str, str]                 # birth/death/when/from/to as given
+    geo: str | None
+    path: Path
+    line: int
+    letters: list[str] = field(default_factory=list)   # ids of letters that name it (filled in phase two)
+
+
+@dataclass
+class Party:
+    name: str
+    ref: str | None        # register id without '#'
+    cert: str | None = None
+
+
+@dataclass
+class DateInfo:
+    when: str | None
+    not_before: str | None
+    not_after: str | None
+    type: str | None
+    cert: str | None
+    text: str
+
+    @property
+    def sort_key(self) -> str:
+        return self.when or self.not_before or self.not_after or ""
+
+
+@dataclass
+class Letter:
+    id: str
+    path: Path
+    title: str
+    subtitle: str
+    sender: Party | None
+    recipient: Party | None
+    place: Party | None
+    dates: list[DateInfo]
+    links: dict[str, str]                     # prev/next/repliesTo/repliedBy -> letter id
+    abstract: str
+    keywords: list[str]                       # category ids
+    categories: dict[str, str]                # taxonomy id -> category id (phases, kinds)
+    signature: str | None
+    references: list[str]                     # register ids named in the document, in order, with repeats
+
+    @property
+    def date(self) -> str:
+        return self.dates[0].sort_key if self.dates else ""
+
+    @property
+    def year(self) -> str:
+        return self.date[:4]
+
+
+@dataclass
+class Corpus:
+    root: Path
+    letters: list[Letter]                                # in chronological order
+    entries: dict[str, dict[str, Entry]]                 # register key -> id -> entry
+    edition: Source | None
+
+    def entry(self, xml_id: str) -> Entry | None:
+        for entries in self.entries.values():
+            if xml_id in entries:
+                return entries[xml_id]
+        return None
+
+    def letter(self, xml_id: str) -> Letter | None:
+        return next((l for l in self.letters if l.id == xml_id), None)
+
+
+_PARTY = etree.XPath("tei:persName[1] | tei:orgName[1]", namespaces=NS)
+
+
+def _party(action: etree._Element | None, xpath: etree.XPath = _PARTY) -> Party | None:
+    if action is None:
+        return None
+    found = xpath(action)
+    if not found:
+        return None
+    el = found[0]
+    return Party(_text(el), (el.get("ref") or "").lstrip("#") or None, el.get("cert"))
+
+
+def _letter(source: Source) -> Letter:
+    root = source.root
+    header = root.find("tei:teiHeader", NS)
+    corresp = header.find("tei:profileDesc/tei:correspDesc", NS)
+    sent = corresp.find("tei:correspAction[@type='sent']", NS)
+    received = corresp.find("tei:correspAction[@type='received']", NS)
+    place = sent.find("tei:placeName", NS) if sent is not None else None
+    dates = [
+        DateInfo(d.get("when"), d.get("notBefore"), d.get("notAfter"), d.get("type"), d.get("cert"), _text(d))
+        for d in (sent.iterfind("tei:date", NS) if sent is not None else [])
+    ]
+    links = {
+        r.get("type"): r.get("target", "").lstrip("#")
+        for r in corresp.iterfind("tei:correspContext/tei:ref", NS)
+        if r.get("type")
+    }
+    categories = {
+        c.get("scheme", "").lstrip("#"): c.get("target", "").lstrip("#")
+        for c in header.iterfind("tei:profileDesc/tei:textClass/tei:catRef", NS)
+    }
+    references = [
+        token[1:]
+        for el in root.iter()
+        if isinstance(el.tag, str) and local_name(el.tag) in ("persName", "placeName", "orgName", "rs", "name")
+        for token in (el.get("ref") or "").split()
+        if token.startswith("#")
+    ]
+    signature = header.find("tei:fileDesc/tei:sourceDesc/tei:msDesc/tei:msIdentifier/tei:idno[@type='signature']", NS)
+    return Letter(
+        id=root.get(XML_ID) or source.path.stem,
+        path=source.path,
+        title=_text(header.find("tei:fileDesc/tei:titleStmt/tei:title[@type='main']", NS)),
+        subtitle=_text(header.find("tei:fileDesc/tei:titleStmt/tei:title[@type='sub']", NS)),
+        sender=_party(sent),
+        recipient=_party(received),
+        place=Party(_text(place), (place.get("ref") or "").lstrip("#") or None, place.get("cert")) if place is not None else None,
+        dates=dates,
+        links=links,
+        abstract=_text(header.find("tei:profileDesc/tei:abstract", NS)),
+        keywords=[t.get("ref", "").lstrip("#") for t in header.iterfind("tei:profileDesc/tei:textClass/tei:keywords/tei:term", NS)],
+        categories=categories,
+        signature=_text(signature) if signature is not None else None,
+        references=references,
+    )
+
+
+def _entries(source: Source) -> list[Entry]:
+    out = []
+    for kind in REGISTER_KINDS:
+        for el in source.root.iter(f"{{{NS['tei']}}}{kind.element}"):
+            names = el.findall(f"tei:{kind.name_element}", NS)
+            main = next((n for n in names if n.get("type") == "main"), names[0] if names else None)
+            dates = {}
+            for part in ("birth", "death"):
+                d = el.find(f"tei:{part}", NS)
+                if d is not None:
+                    dates[part] = d.get("when") or d.get("notBefore") or ""
+            for att in ("when", "from", "to", "notBefore", "notAfter"):
+                if el.get(att):
+                    dates[att] = el.get(att)
+            if main is not None:
+                for att in ("from", "to"):
+                    if main.get(att):
+                        dates[att] = main.get(att)
+            description = el.find("tei:occupation", NS)
+            if description is None:
+                description = el.find("tei:desc", NS)
+            if description is None:
+                description = el.find("tei:note", NS)
+            geo = el.find("tei:location/tei:geo", NS)
+            out.append(Entry(
+                id=el.get(XML_ID, ""),
+                kind=kind,
+                name=_text(main),
+                variants=tuple(_text(n) for n in names if n is not main),
+                description=_text(description),
+                idnos={i.get("type"): _text(i) for i in el.iterfind("tei:idno", NS)},
+                dates=dates,
+                geo=_text(geo) if geo is not None else None,
+                path=source.path,
+                line=el.sourceline or 0,
+            ))
+    return out
+
+
+def load(tei_dir: Path) -> Corpus:
+    """Read every document under `tei_dir`. Unreadable documents stop the load: validate first."""
+    letters: list[Letter] = []
+    entries: dict[str, dict[str, Entry]] = {k.key: {} for k in REGISTER_KINDS}
+    edition = None
+    for path in sorted(tei_dir.rglob("*.xml")):
+        try:
+            source = read_xml(path)
+        except XMLInputError as exc:
+            raise EditionError(f"{exc.message} (run `edition validate`)", path, exc.line) from None
+        root = source.root
+        if root.find("tei:teiHeader/tei:profileDesc/tei:correspDesc", NS) is not None:
+            letters.append(_letter(source))
+        elif root.get(XML_ID) == "edition":
+            edition = source
+        for e in _entries(source):
+            entries[e.kind.key][e.id] = e
+    letters.sort(key=lambda l: (l.date, l.id))
+    corpus = Corpus(tei_dir, letters, entries, edition)
+    for letter in letters:
+        for ref in dict.fromkeys(letter.references):
+            entry = corpus.entry(ref)
+            if entry is not None:
+                entry.letters.append(letter.id)
+    return corpus
