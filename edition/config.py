@@ -78,7 +78,8 @@ def load(start: Path | None = None) -> Config:
         root = source.parent
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise ConfigError(f"unknown setting(s) in [tool.edition]: {', '.join(unknown)} (known: {', '.join(sorted(_KEYS))})", source)
+        table_name = "[edition]" if source is not None and source.name == "edition.toml" else "[tool.edition]"
+        raise ConfigError(f"unknown setting(s) in {table_name}: {', '.join(unknown)} (known: {', '.join(sorted(_KEYS))})", source)
     for key, value in table.items():
         if not isinstance(value, str):
             raise ConfigError(f"setting {key!r} must be a string", source)

@@ -58,6 +58,7 @@ class ElementDef:
     attributes: dict[str, AttDef] = field(default_factory=dict)
     children: tuple[str, ...] = ()       # element names the content model allows, sorted
     mixed: bool = False                  # text allowed
+    required: tuple[str, ...] = ()       # child elements that must be present, in order
     line: int = 0
 
 
@@ -217,6 +218,7 @@ def _load_spec(spec: etree._Element) -> Schema:
         names, mixed = _content_names(schema, el.content, set())
         el.children = tuple(sorted(names))
         el.mixed = mixed
+        el.required = _required_children(el.content)
     return schema
 
 
@@ -261,6 +263,16 @@ def _check_references(schema: Schema, spec: etree._Element) -> None:
     for name in schema.start:
         if name not in schema.elements:
             raise SchemaError(f"start element {name} is not specified")
+
+
+def _required_children(content: etree._Element | None) -> tuple[str, ...]:
+    """Elements a content model requires directly: elementRefs of the top-level sequence that must occur."""
+    if content is None:
+        return ()
+    items = [c for c in content if isinstance(c.tag, str)]
+    if len(items) == 1 and local_name(items[0].tag) == "sequence" and _occurs(items[0])[0] >= 1:
+        items = [c for c in items[0] if isinstance(c.tag, str)]
+    return tuple(c.get("key") for c in items if local_name(c.tag) == "elementRef" and _occurs(c)[0] >= 1)
 
 
 def _content_names(schema: Schema, node: etree._Element | None, seen: set[str]) -> tuple[set[str], bool]:

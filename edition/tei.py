@@ -105,7 +105,18 @@ class Source:
         return locate(self.lines(), line, name, attribute, nth)
 
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
+_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.S)
+
+
+def _doctype_offset(data: bytes) -> int:
+    """Offset of a DOCTYPE declaration in the prolog (before the root element), or -1."""
+    pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        m = _PROLOG_ITEM.match(data, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    return pos if data[pos:pos + 9].upper() == b"<!DOCTYPE" else -1
 
 
 def locate(lines: list[str], line: int, name: str, attribute: str | None = None, nth: int = 0) -> int:
@@ -174,9 +185,9 @@ def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) ->
         line, col = _line_col(data, exc.start)
         raise XMLInputError("wf.encoding", f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
                             line, col, hint="save the document as UTF-8") from None
-    m = _DOCTYPE.search(data)
-    if m:
-        line, col = _line_col(data, m.start())
+    doctype = _doctype_offset(data)
+    if doctype >= 0:
+        line, col = _line_col(data, doctype)
         raise XMLInputError("wf.doctype",
                             "document has a DOCTYPE declaration; DTDs and entities are not read, for safety",
                             line, col, hint="remove the DOCTYPE and write characters directly in UTF-8")

@@ -103,6 +103,12 @@ class CorpusIndex:
             self.letters[letter.id] = letter
 
 
+def _before(a: str, b: str) -> bool:
+    """ISO date `a` is certainly earlier than `b`, compared at the precision both share (1976-02 vs 1976-02-06: no)."""
+    n = min(len(a), len(b))
+    return a[:n] < b[:n]
+
+
 _INVERSE = {"prev": "next", "next": "prev", "repliesTo": "repliedBy", "repliedBy": "repliesTo"}
 
 
@@ -178,11 +184,11 @@ def check(index: CorpusIndex, reporter, only: set[Path] | None = None) -> None:
                                    letter.path, line, 0, hint=f'add <ref type="{inverse}" target="#{letter.id}"> to {target_id}')
                 if not (letter.date and other.date):
                     continue
-                if kind == "repliesTo" and letter.date < other.date:
+                if kind == "repliesTo" and _before(letter.date, other.date):
                     reporter.error("integrity.reply-date",
                                    f"{letter.id} ({letter.date}) answers {target_id}, which is dated later ({other.date})",
                                    letter.path, line, 0, hint="an answer is dated after what it answers")
-                elif kind == "next" and other.date < letter.date:
+                elif kind == "next" and _before(other.date, letter.date):
                     reporter.error("integrity.chronology",
                                    f"next item {target_id} ({other.date}) is dated before {letter.id} ({letter.date})",
                                    letter.path, line, 0, hint="previous/next follow the order of dates")

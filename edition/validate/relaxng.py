@@ -19,10 +19,11 @@ from ..diagnostics import SchemaError
 from ..odd import AttDef, Schema
 from ..tei import TEI_NS, Source, attribute_name, local_name
 
+_TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
 _XSD_FORMS = {
-    "date": ("an ISO date YYYY-MM-DD", re.compile(r"-?\d{4,}-\d{2}-\d{2}")),
-    "gYearMonth": ("an ISO month YYYY-MM", re.compile(r"-?\d{4,}-\d{2}")),
-    "gYear": ("an ISO year YYYY", re.compile(r"-?\d{4,}")),
+    "date": ("an ISO date YYYY-MM-DD", re.compile(r"-?\d{4,}-\d{2}-\d{2}" + _TZ)),
+    "gYearMonth": ("an ISO month YYYY-MM", re.compile(r"-?\d{4,}-\d{2}" + _TZ)),
+    "gYear": ("an ISO year YYYY", re.compile(r"-?\d{4,}" + _TZ)),
     "ID": ("an XML name (letters, digits, '.', '-', '_'; not starting with a digit)",
            re.compile(r"[^\W\d][\w.-]*")),
     "language": ("a language tag such as en or sr-Latn", re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")),
@@ -42,12 +43,15 @@ def _xsd_ok(xsd: str, pattern: str | None, value: str) -> bool:
         return False
     if pattern and not re.fullmatch(pattern, v):
         return False
-    if xsd in ("date", "gYearMonth"):
-        parts = v.lstrip("-").split("-")
-        try:
-            date(int(parts[0]) if int(parts[0]) > 0 else 1, int(parts[1]), int(parts[2]) if xsd == "date" else 1)
-        except ValueError:
-            return False
+    if xsd in ("date", "gYearMonth", "gYear"):
+        parts = re.sub(_TZ + "$", "", v).lstrip("-").split("-")
+        if int(parts[0]) == 0:
+            return False  # XML Schema has no year 0
+        if xsd != "gYear":
+            try:
+                date(int(parts[0]) if int(parts[0]) <= 9999 else 9999, int(parts[1]), int(parts[2]) if xsd == "date" else 1)
+            except ValueError:
+                return False
     return True
 
 
@@ -78,6 +82,10 @@ def value_problem(schema: Schema, att: AttDef, value: str) -> str | None:
     return None
 
 
+#: lxml messages that follow from an attribute problem on the same line.
+_ATTRIBUTE_CASCADE = re.compile(r"Invalid attribute |Element \S+ failed to validate (attributes|content)|Expecting an element \S*, got nothing|Element \S+, attribute ")
+
+
 class RelaxNG:
     """The compiled project grammar together with the schema model that explains its errors."""
 
@@ -91,11 +99,17 @@ class RelaxNG:
     def check(self, source: Source, reporter) -> bool:
         if self.grammar.validate(source.tree):
             return True
+        before = len(reporter.diagnostics)
         attribute_lines = self._check_attributes(source, reporter)
-        for entry in self.grammar.error_log:
-            if entry.line in attribute_lines:
+        errors = list(self.grammar.error_log)
+        for entry in errors:
+            if entry.line in attribute_lines and _ATTRIBUTE_CASCADE.match(entry.message):
                 continue  # explained by the attribute check already
             self._explain(source, entry, reporter)
+        if len(reporter.diagnostics) == before:
+            # Nothing explained the failure: never let an invalid document pass silently.
+            for entry in errors:
+                reporter.error("rng.invalid", entry.message.rstrip("."), source.path, entry.line or 0, 0)
         return False
 
     # ------------------------------------------------------------ attributes
@@ -164,6 +178,10 @@ class RelaxNG:
                 spec = self.schema.element(parent)
                 kids = ", ".join(spec.children) or "no elements"
                 hint = f"<{parent}> may contain {kids}" + (" and text" if spec.mixed else "")
+                missing = _missing(spec, el.getparent())
+                if missing:
+                    report("rng.element-missing", f"<{parent}> is incomplete: <{missing[0]}> is missing", name, hint)
+                    return
                 if name in spec.children:
                     report("rng.element-order", f"<{name}> is not allowed at this position{where} (wrong order or too many)", name, hint)
                     return
@@ -174,7 +192,7 @@ class RelaxNG:
             el = _element_on_line(source, line)
             name = local_name(el.tag) if el is not None else ""
             spec = self.schema.element(name)
-            missing = m.group(1)
+            missing = m.group(1) or next(iter(_missing(spec, el) if spec and el is not None else []), "")
             what = f"<{missing}>" if missing else "a required element"
             hint = f"<{name}> may contain {', '.join(spec.children)}" if spec else ""
             report("rng.element-missing", f"<{name}> is incomplete: {what} is missing", name, hint)
@@ -193,6 +211,12 @@ class RelaxNG:
                    hint=f'TEI elements belong to {TEI_NS}')
             return
         report("rng.invalid", msg.rstrip("."), "")
+
+
+def _missing(spec, element) -> list[str]:
+    """Required children of `element` (per its spec) that it lacks."""
+    present = {local_name(c.tag) for c in element if isinstance(c.tag, str)}
+    return [r for r in spec.required if r not in present]
 
 
 def _clark(att_name: str) -> str:
