@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 edition: $(STAMP)
-	$(BIN)/edition validate --strict
+	$(BIN)/edition build
 
 validate: $(STAMP)
 	$(BIN)/edition validate

@@ -92,6 +92,50 @@ def schema(ctx: click.Context, check: bool) -> None:
     click.echo(f"schema up to date: {files.rng.name}, {files.sch.name}")
 
 
+@main.command()
+@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["html", "text"]),
+              help="Build only these outputs (default: all).")
+@click.pass_context
+def build(ctx: click.Context, formats: tuple[str, ...]) -> None:
+    """Validate, then write the HTML edition (build/html) and the plain-text edition (build/text).
+
+    The outputs are written to a staging folder and swapped in only when everything succeeded:
+    a failed build leaves the previous output intact. Exit status 1 when the edition has errors.
+    """
+    from .build import build as run_build
+
+    cfg = _config(ctx)
+    reporter = Reporter(root=Path.cwd())
+    try:
+        result = run_build(cfg, reporter, list(formats) or None)
+    finally:
+        for d in reporter.sorted():
+            click.echo(d.format(), err=True)
+    for name, count in result.outputs.items():
+        click.echo(f"{name}: {count} files in {cfg.build / name}")
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.pass_context
+def serve(ctx: click.Context, port: int) -> None:
+    """Preview the built HTML edition on http://127.0.0.1:PORT/ (run `edition build` first)."""
+    import functools
+    import http.server
+
+    cfg = _config(ctx)
+    folder = cfg.build / "html"
+    if not (folder / "index.html").exists():
+        raise click.UsageError(f"no site in {folder}: run `edition build` first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        click.echo(f"serving {folder} on http://127.0.0.1:{port}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
 def _iso_date(ctx, param, value: str) -> str:
     from .scaffold import parse_date
 

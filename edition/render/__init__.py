@@ -1,0 +1,40 @@
+"""Rendering: one processing model (`BEHAVIOURS`), one walker, two outputs (HTML and plain text).
+
+    from edition.render import render_html, render_text
+    result = render_html(body, resolve=urls.get, reporter=reporter, source=source)
+    result.body, result.notes, result.footnotes
+
+`resolve(id)` turns the xml:id after '#' in @ref and @target into a URL (or None: no link).
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from ..diagnostics import Reporter
+from ..tei import Source
+from .base import BEHAVIOURS, Resolver, Rule, Walker
+from .html import HtmlRenderer, Note, RenderedHtml
+from .text import TextRenderer
+
+__all__ = [
+    "BEHAVIOURS", "HtmlRenderer", "Note", "RenderedHtml", "Resolver", "Rule", "TextRenderer", "Walker",
+    "render_html", "render_text",
+]
+
+
+def render_html(element: etree._Element, *, resolve: Resolver | None = None, reporter: Reporter | None = None,
+                source: Source | None = None, heading_level: int = 2, id_prefix: str = "") -> RenderedHtml:
+    """Render a TEI element (usually <body>) as an escaped HTML fragment with its footnotes.
+
+    Headings of top-level divisions are <h{heading_level}>, deeper ones one level more each.
+    Every id taken from an xml:id is prefixed with `id_prefix`.
+    """
+    return HtmlRenderer(resolve=resolve, reporter=reporter, source=source, heading_level=heading_level,
+                        id_prefix=id_prefix).render(element)
+
+
+def render_text(element: etree._Element, *, resolve: Resolver | None = None, reporter: Reporter | None = None,
+                source: Source | None = None, width: int = 72) -> str:
+    """Render a TEI element as UTF-8 plain text wrapped at `width`, with notes as numbered endnotes."""
+    return TextRenderer(resolve=resolve, reporter=reporter, source=source, heading_level=1,
+                        width=width).render(element)

@@ -1,0 +1,226 @@
+"""The HTML edition: view models from the corpus, pages laid out by Jinja2 templates.
+
+Only this module and edition/render know Jinja2 and HTML. Templates receive plain
+dataclasses and pre-rendered, escaped fragments (Markup); they never see lxml elements.
+A project overrides the default theme file by file in its own `templates/` folder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from . import render
+from .config import Config
+from .corpus import REGISTER_KINDS, Corpus, Entry, Letter
+from .diagnostics import Reporter
+from .odd import Schema
+from .scaffold import human_date
+from .tei import NS
+
+#: Authority id type -> URL pattern; one table for every register kind.
+AUTHORITY_URLS = {
+    "wikidata": ("Wikidata", "https://www.wikidata.org/wiki/{}"),
+    "viaf": ("VIAF", "https://viaf.org/viaf/{}"),
+    "gnd": ("GND", "https://d-nb.info/gnd/{}"),
+    "lcnaf": ("LCNAF", "https://id.loc.gov/authorities/names/{}.html"),
+    "isni": ("ISNI", "https://isni.org/isni/{}"),
+    "geonames": ("GeoNames", "https://www.geonames.org/{}"),
+}
+LINK_LABELS = {"prev": "Previous item", "next": "Next item", "repliesTo": "Answers", "repliedBy": "Answered by"}
+
+
+@dataclass
+class Link:
+    label: str
+    url: str
+
+
+@dataclass
+class EntryView:
+    id: str
+    name: str
+    variants: list[str]
+    description: str
+    dates: str
+    geo: str | None
+    authorities: list[Link]
+    letters: list[Link]
+
+
+@dataclass
+class LetterView:
+    id: str
+    url: str
+    title: str
+    subtitle: str
+    date: str
+    date_iso: str
+    year: str
+    sender: str
+    recipient: str
+    direction: str
+    place: str
+    phase: str
+    phase_label: str
+    kind: str
+    abstract: str
+    keywords: list[str]
+    source: list[tuple[str, str]]
+    translations: list[Link]
+    links: list[tuple[str, Link]]
+    regest: Markup = Markup("")
+    commentary: Markup = Markup("")
+    cite: str = ""
+
+
+def environment(config: Config) -> jinja2.Environment:
+    """The one Jinja2 environment: autoescape on, StrictUndefined, project templates over the default theme."""
+    loaders: list[jinja2.BaseLoader] = []
+    project_templates = config.root / "templates"
+    if project_templates.is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(project_templates)))
+    loaders.append(jinja2.PackageLoader("edition", "templates"))
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+class Site:
+    """Gathers every view model first (phase one), then writes the pages (phase two)."""
+
+    def __init__(self, corpus: Corpus, config: Config, schema: Schema, reporter: Reporter):
+        self.corpus, self.config, self.schema, self.reporter = corpus, config, schema, reporter
+        self.categories = self._categories()
+        self.letters_by_id = {l.id: l for l in corpus.letters}
+
+    # ------------------------------------------------------------ links
+    def url_for(self, xml_id: str) -> str | None:
+        """Site-root-relative URL of anything with an xml:id."""
+        if xml_id in self.letters_by_id:
+            return f"letters/{xml_id}.html"
+        entry = self.corpus.entry(xml_id)
+        if entry is not None:
+            return f"{entry.kind.key}.html#{xml_id}"
+        return None
+
+    def resolver(self, prefix: str):
+        def resolve(xml_id: str) -> str | None:
+            url = self.url_for(xml_id)
+            return prefix + url if url else None
+        return resolve
+
+    def _categories(self) -> dict[str, str]:
+        out = {}
+        if self.corpus.edition is not None:
+            for cat in self.corpus.edition.root.iter(f"{{{NS['tei']}}}category"):
+                desc = cat.find("tei:catDesc", NS)
+                out[cat.get("{http://www.w3.org/XML/1998/namespace}id")] = " ".join("".join(desc.itertext()).split()) if desc is not None else ""
+        return out
+
+    # ------------------------------------------------------------ views
+    def letter_view(self, letter: Letter) -> LetterView:
+        from .tei import read_xml
+
+        source = read_xml(letter.path)
+        root = source.root
+        resolve = self.resolver("../")
+        body = root.find("tei:text/tei:body", NS)
+        regest = body.find("tei:div[@type='regest']", NS)
+        commentary = body.find("tei:div[@type='commentary']", NS)
+        parts = [d for d in (regest, commentary) if d is not None]
+        rendered = [render.render_html(d, resolve=resolve, reporter=self.reporter, source=source, heading_level=2,
+                                       id_prefix=f"{d.get('type')}-") for d in parts]
+        ms = root.find(".//tei:sourceDesc/tei:msDesc/tei:msIdentifier", NS)
+        source_rows = []
+        if ms is not None:
+            for child in ms:
+                if isinstance(child.tag, str):
+                    label = child.tag.rsplit("}", 1)[-1]
+                    text = " ".join("".join(child.itertext()).split())
+                    if child.get("cert") in ("low", "medium"):
+                        text += " (not verified)"
+                    source_rows.append(({"idno": "Signature"}.get(label, label.capitalize()), text))
+        translations = [Link(r.get("type") or "link", r.get("target"))
+                        for r in root.iterfind(".//tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS)
+                        if (r.get("target") or "").startswith(("https://", "http://"))]
+        links = []
+        for kind in ("repliesTo", "repliedBy", "prev", "next"):
+            target = letter.links.get(kind)
+            if target and target in self.letters_by_id:
+                other = self.letters_by_id[target]
+                links.append((LINK_LABELS[kind], Link(other.subtitle or other.id, f"{target}.html")))
+        phase = letter.categories.get("phases", "")
+        view = LetterView(
+            id=letter.id,
+            url=f"letters/{letter.id}.html",
+            title=letter.title,
+            subtitle=letter.subtitle or letter.title,
+            date=human_date(letter.date) if letter.date else "undated",
+            date_iso=letter.date,
+            year=letter.year,
+            sender=letter.sender.name if letter.sender else "",
+            recipient=letter.recipient.name if letter.recipient else "",
+            direction=f"{letter.sender.ref if letter.sender else ''}-{letter.recipient.ref if letter.recipient else ''}",
+            place=letter.place.name if letter.place else "",
+            phase=phase,
+            phase_label=self.categories.get(phase, ""),
+            kind=self.categories.get(letter.categories.get("kinds", ""), ""),
+            abstract=letter.abstract,
+            keywords=[self.categories.get(k, k) for k in letter.keywords],
+            source=source_rows,
+            translations=translations,
+            links=links,
+            regest=Markup(rendered[0].fragment) if rendered else Markup(""),
+            commentary=Markup(rendered[1].fragment) if len(rendered) > 1 else Markup(""),
+        )
+        base = self.config.base_url.rstrip("/") + "/" if self.config.base_url else ""
+        view.cite = f"{view.subtitle}. In: {self.config.title}. {base}{view.url}"
+        return view
+
+    def entry_view(self, entry: Entry) -> EntryView:
+        dates = " – ".join(v for k, v in entry.dates.items() if k in ("birth", "from", "when", "notBefore")) if entry.dates else ""
+        if entry.dates.get("death") or entry.dates.get("to"):
+            dates = f"{dates or '?'} – {entry.dates.get('death') or entry.dates.get('to')}"
+        authorities = [Link(AUTHORITY_URLS[t][0] + " " + v, AUTHORITY_URLS[t][1].format(v))
+                       for t, v in sorted(entry.idnos.items()) if t in AUTHORITY_URLS]
+        letters = [Link(self.letters_by_id[l].subtitle or l, f"letters/{l}.html") for l in entry.letters if l in self.letters_by_id]
+        return EntryView(entry.id, entry.name, list(entry.variants), entry.description, dates, entry.geo,
+                         authorities, letters)
+
+    def edition_sections(self) -> list[Markup]:
+        if self.corpus.edition is None:
+            return []
+        body = self.corpus.edition.root.find("tei:text/tei:body", NS)
+        resolve = self.resolver("")
+        return [Markup(render.render_html(div, resolve=resolve, reporter=self.reporter, source=self.corpus.edition,
+                                          heading_level=2, id_prefix=f"s{i}-").fragment)
+                for i, div in enumerate(body.iterfind("tei:div", NS), 1)]
+
+    # ------------------------------------------------------------ pages
+    def pages(self) -> dict[str, str]:
+        """Every page of the site: relative path -> HTML text."""
+        env = environment(self.config)
+        letters = [self.letter_view(l) for l in self.corpus.letters]
+        common = {"title": self.config.title, "registers": [(k.key, k.label) for k in REGISTER_KINDS]}
+        out: dict[str, str] = {}
+
+        def page(path: str, template: str, **context) -> None:
+            depth = path.count("/")
+            out[path] = env.get_template(template).render(root="../" * depth, page=path, **common, **context)
+
+        sections = self.edition_sections()
+        page("index.html", "index.html", sections=sections, letters=letters)
+        phases = [(k, v) for k, v in self.categories.items() if k.startswith("phase-")]
+        years = sorted({l.year for l in letters})
+        page("letters.html", "letters.html", letters=letters, phases=phases, years=years)
+        for view in letters:
+            page(view.url, "letter.html", letter=view)
+        for kind in REGISTER_KINDS:
+            entries = sorted((self.entry_view(e) for e in self.corpus.entries[kind.key].values()),
+                             key=lambda e: e.name.casefold())
+            page(f"{kind.key}.html", "register.html", kind=kind, entries=entries)
+        page("guidelines.html", "guidelines.html", schema=self.schema,
+             elements=sorted(self.schema.elements.values(), key=lambda e: e.name.casefold()))
+        return out

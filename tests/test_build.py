@@ -1,0 +1,96 @@
+"""`edition build`: the HTML and plain-text editions, written atomically and deterministically."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import lxml.html
+import pytest
+from click.testing import CliRunner
+
+from edition.cli import main
+
+from conftest import REPO
+
+
+@pytest.fixture()
+def project(tmp_path):
+    dest = tmp_path / "project"
+    dest.mkdir()
+    shutil.copytree(REPO / "tei", dest / "tei")
+    shutil.copytree(REPO / "schema", dest / "schema")
+    shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
+    return dest
+
+
+def _build(project: Path):
+    return CliRunner().invoke(main, ["-C", str(project), "build"])
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_build_writes_both_editions(project):
+    result = _build(project)
+    assert result.exit_code == 0, result.output
+    html = project / "build" / "html"
+    letters = sorted((project / "tei" / "letters").glob("*.xml"))
+    for page in ["index.html", "letters.html", "persons.html", "places.html", "organisations.html",
+                 "events.html", "guidelines.html", "static/edition.css"]:
+        assert (html / page).exists(), page
+    for letter in letters:
+        page = lxml.html.parse(str(html / "letters" / f"{letter.stem}.html")).getroot()
+        assert page.get("lang") == "en"
+        assert page.find(".//main") is not None
+        assert (project / "build" / "text" / f"{letter.stem}.txt").exists()
+    assert (project / "build" / "text" / "edition.txt").exists()
+
+
+def test_links_lead_to_the_registers_and_back(project):
+    assert _build(project).exit_code == 0
+    html = project / "build" / "html"
+    page = lxml.html.parse(str(html / "letters" / "tk-003.html")).getroot()
+    hrefs = {a.get("href") for a in page.iter("a")}
+    assert "../persons.html#tito" in hrefs
+    assert "tk-002.html" in hrefs           # the item it answers
+    register = lxml.html.parse(str(html / "persons.html")).getroot()
+    entry = register.get_element_by_id("tito")
+    backlinks = {a.get("href") for a in entry.iter("a")}
+    assert "letters/tk-003.html" in backlinks
+    kim = register.get_element_by_id("kim_il_sung")
+    assert any("viaf.org/viaf/108235077" in (a.get("href") or "") for a in kim.iter("a"))
+
+
+def test_two_builds_are_byte_identical(project):
+    assert _build(project).exit_code == 0
+    first = _digest(project / "build")
+    assert _build(project).exit_code == 0
+    assert _digest(project / "build") == first
+
+
+def test_failed_build_leaves_the_previous_output_intact(project):
+    assert _build(project).exit_code == 0
+    before = _digest(project / "build")
+    letter = project / "tei" / "letters" / "tk-005.xml"
+    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    result = _build(project)
+    assert result.exit_code == 1
+    assert "tk-005.xml" in result.output and "rng.attribute-value" in result.output
+    assert "Traceback" not in result.output
+    assert _digest(project / "build") == before
+    assert not list((project / "build").glob(".staging-*"))
+
+
+def test_text_edition_keeps_every_word_of_the_regests(project):
+    from edition.tei import NS, read_xml
+
+    assert _build(project).exit_code == 0
+    for path in sorted((project / "tei" / "letters").glob("*.xml")):
+        body = read_xml(path).root.find(".//tei:body", NS)
+        words = set(" ".join(body.itertext()).split())
+        text = (project / "build" / "text" / f"{path.stem}.txt").read_text(encoding="utf-8")
+        missing = {w for w in words if w not in text}
+        assert not missing, f"{path.name}: {sorted(missing)[:5]}"
