@@ -91,6 +91,22 @@ def build_text(corpus: Corpus, config: Config, schema: Schema, reporter: Reporte
     return files
 
 
+def index_search(site: Path) -> None:
+    """Run Pagefind over a written HTML edition (adds site/pagefind/); raise BuildError if it fails."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
+                         f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+
+
+#: Steps that run on an output folder once it is written, before it is swapped in.
+POSTPROCESS = {
+    "html": index_search,
+}
+
 #: The output formats: registry key = CLI word = output folder.
 BUILDERS = {
     "html": build_html,
@@ -124,6 +140,8 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None) 
                 target = staging / name / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
+            if name in POSTPROCESS:
+                POSTPROCESS[name](staging / name)
         for name in outputs:
             final = config.build / name
             old = config.build / f".old-{name}"

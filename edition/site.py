@@ -6,7 +6,7 @@ A project overrides the default theme file by file in its own `templates/` folde
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -71,9 +71,29 @@ class LetterView:
     source: list[tuple[str, str]]
     translations: list[Link]
     links: list[tuple[str, Link]]
+    persons: list[str] = field(default_factory=list)
     regest: Markup = Markup("")
     commentary: Markup = Markup("")
     cite: str = ""
+
+
+CERT_WORDS = {"low": "low certainty", "medium": "probable", "high": "certain", "unknown": "certainty not assessed"}
+DATE_TYPES = {"catalogue": "catalogue", "dateline": "date line", "inferred": "inferred"}
+
+
+def _dates(letter: Letter) -> str:
+    """All the dates of an item, each with its source and certainty: '22 July 1973 (catalogue; low certainty); …'."""
+    out = []
+    for d in letter.dates:
+        if d.when:
+            text = human_date(d.when)
+        else:
+            text = " – ".join(human_date(x) for x in (d.not_before, d.not_after) if x)
+        notes = [DATE_TYPES.get(d.type or "", d.type or "")] if d.type else []
+        if d.cert:
+            notes.append(CERT_WORDS.get(d.cert, d.cert))
+        out.append(text + (f" ({'; '.join(n for n in notes if n)})" if notes else ""))
+    return "; ".join(out)
 
 
 def environment(config: Config) -> jinja2.Environment:
@@ -157,7 +177,7 @@ class Site:
             url=f"letters/{letter.id}.html",
             title=letter.title,
             subtitle=letter.subtitle or letter.title,
-            date=human_date(letter.date) if letter.date else "undated",
+            date=_dates(letter) if letter.dates else "undated",
             date_iso=letter.date,
             year=letter.year,
             sender=letter.sender.name if letter.sender else "",
@@ -169,6 +189,8 @@ class Site:
             kind=self.categories.get(letter.categories.get("kinds", ""), ""),
             abstract=letter.abstract,
             keywords=[self.categories.get(k, k) for k in letter.keywords],
+            persons=sorted({e.name for e in map(self.corpus.entry, letter.references)
+                            if e is not None and e.kind.key == "persons"}),
             source=source_rows,
             translations=translations,
             links=links,
@@ -198,6 +220,22 @@ class Site:
                                           heading_level=2, id_prefix=f"s{i}-").fragment)
                 for i, div in enumerate(body.iterfind("tei:div", NS), 1)]
 
+    def charts(self, letters: list[LetterView]) -> dict:
+        from . import charts, stats
+
+        figures = stats.compute(self.corpus)
+        phases = []
+        for phase_id, label in self.categories.items():
+            years = [int(l.year) for l in letters if l.phase == phase_id and l.year.isdigit()]
+            if years:
+                phases.append(charts.Phase(phase_id, label.split(",")[0], min(years), max(years)))
+        return {
+            "timeline": Markup(charts.timeline(figures.by_year, figures.directions, phases)),
+            "network": Markup(charts.network(self.corpus)),
+            "by_year": figures.by_year,
+            "directions": figures.directions,
+        }
+
     # ------------------------------------------------------------ pages
     def pages(self) -> dict[str, str]:
         """Every page of the site: relative path -> HTML text."""
@@ -211,7 +249,7 @@ class Site:
             out[path] = env.get_template(template).render(root="../" * depth, page=path, **common, **context)
 
         sections = self.edition_sections()
-        page("index.html", "index.html", sections=sections, letters=letters)
+        page("index.html", "index.html", sections=sections, letters=letters, charts=self.charts(letters))
         phases = [(k, v) for k, v in self.categories.items() if k.startswith("phase-")]
         years = sorted({l.year for l in letters})
         page("letters.html", "letters.html", letters=letters, phases=phases, years=years)
@@ -221,6 +259,9 @@ class Site:
             entries = sorted((self.entry_view(e) for e in self.corpus.entries[kind.key].values()),
                              key=lambda e: e.name.casefold())
             page(f"{kind.key}.html", "register.html", kind=kind, entries=entries)
+        page("search.html", "search.html", years=years,
+             directions=sorted({f"{l.sender} → {l.recipient}" for l in letters}),
+             persons=sorted({p for l in letters for p in l.persons}, key=str.casefold))
         page("guidelines.html", "guidelines.html", schema=self.schema,
              elements=sorted(self.schema.elements.values(), key=lambda e: e.name.casefold()))
         return out
