@@ -117,18 +117,37 @@ BUILDERS = {
 @dataclass
 class BuildResult:
     outputs: dict[str, int]      # format -> number of files written
+    left_out: list[Path]         # invalid documents left out (with skip_invalid)
 
 
-def build(config: Config, reporter: Reporter, formats: list[str] | None = None) -> BuildResult:
+def _no_progress(step: str) -> None:
+    pass
+
+
+def build(config: Config, reporter: Reporter, formats: list[str] | None = None, *,
+          skip_invalid: bool = False, progress=_no_progress) -> BuildResult:
+    """Validate, render every format, then swap the outputs in.
+
+    With `skip_invalid`, documents with errors are left out (and returned) instead of stopping
+    the build. `progress(step)` is called before each step, for a display on a terminal.
+    """
+    from .diagnostics import ERROR
     from .validate import Validator
 
+    progress("validating")
     validator = Validator(config)
     validator.run(None, reporter)
+    left_out: list[Path] = []
     if reporter.failed():
-        raise BuildError("the edition has errors (listed above); nothing was written, the previous build is intact")
-    corpus = load_corpus(config.tei)
+        if not skip_invalid:
+            raise BuildError("the edition has errors (listed above); nothing was written, the previous build is intact")
+        left_out = sorted({config.root / d.path if not Path(d.path).is_absolute() else Path(d.path)
+                           for d in reporter.diagnostics if d.level == ERROR})
+        reporter.diagnostics = [d for d in reporter.diagnostics if d.level != ERROR]
+    corpus = load_corpus(config.tei, exclude={p.resolve() for p in left_out})
     outputs: dict[str, dict[str, bytes]] = {}
     for name in formats or list(BUILDERS):
+        progress(f"rendering {name}")
         outputs[name] = BUILDERS[name](corpus, config, validator.schema, reporter)
     if reporter.failed():
         raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
@@ -136,11 +155,13 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None) 
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=config.build))
     try:
         for name, files in outputs.items():
+            progress(f"writing {name}")
             for rel, data in sorted(files.items()):
                 target = staging / name / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
             if name in POSTPROCESS:
+                progress(f"indexing {name}")
                 POSTPROCESS[name](staging / name)
         for name in outputs:
             final = config.build / name
@@ -154,4 +175,4 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None) 
                 shutil.rmtree(old)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult({name: len(files) for name, files in outputs.items()})
+    return BuildResult({name: len(files) for name, files in outputs.items()}, left_out)

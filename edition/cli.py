@@ -95,22 +95,37 @@ def schema(ctx: click.Context, check: bool) -> None:
 @main.command()
 @click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["html", "text"]),
               help="Build only these outputs (default: all).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Leave documents with errors out of the build (they are listed) instead of stopping.")
 @click.pass_context
-def build(ctx: click.Context, formats: tuple[str, ...]) -> None:
+def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool) -> None:
     """Validate, then write the HTML edition (build/html) and the plain-text edition (build/text).
 
     The outputs are written to a staging folder and swapped in only when everything succeeded:
     a failed build leaves the previous output intact. Exit status 1 when the edition has errors.
+    A progress line is shown on a terminal (not in CI or when output is redirected).
     """
+    import os
+
     from .build import build as run_build
 
     cfg = _config(ctx)
     reporter = Reporter(root=Path.cwd())
+    interactive = sys.stderr.isatty() and not os.environ.get("CI")
+
+    def progress(step: str) -> None:
+        if interactive:
+            click.echo(f"\r\033[K{step}…", err=True, nl=False)
+
     try:
-        result = run_build(cfg, reporter, list(formats) or None)
+        result = run_build(cfg, reporter, list(formats) or None, skip_invalid=skip_invalid, progress=progress)
     finally:
+        if interactive:
+            click.echo("\r\033[K", err=True, nl=False)
         for d in reporter.sorted():
             click.echo(d.format(), err=True)
+    for path in result.left_out:
+        click.echo(f"left out (invalid): {reporter.display_path(path)}", err=True)
     for name, count in result.outputs.items():
         click.echo(f"{name}: {count} files in {cfg.build / name}")
 

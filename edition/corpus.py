@@ -217,12 +217,17 @@ def _entries(source: Source) -> list[Entry]:
     return out
 
 
-def load(tei_dir: Path) -> Corpus:
-    """Read every document under `tei_dir`. Unreadable documents stop the load: validate first."""
+def load(tei_dir: Path, exclude: set[Path] | frozenset = frozenset()) -> Corpus:
+    """Read every document under `tei_dir` but those in `exclude` (resolved paths).
+
+    Unreadable documents stop the load: validate first.
+    """
     letters: list[Letter] = []
     entries: dict[str, dict[str, Entry]] = {k.key: {} for k in REGISTER_KINDS}
     edition = None
     for path in sorted(tei_dir.rglob("*.xml")):
+        if path.resolve() in exclude:
+            continue
         try:
             source = read_xml(path)
         except XMLInputError as exc:

@@ -94,3 +94,16 @@ def test_text_edition_keeps_every_word_of_the_regests(project):
         text = (project / "build" / "text" / f"{path.stem}.txt").read_text(encoding="utf-8")
         missing = {w for w in words if w not in text}
         assert not missing, f"{path.name}: {sorted(missing)[:5]}"
+
+
+def test_skip_invalid_leaves_the_document_out_and_says_so(project):
+    letter = project / "tei" / "letters" / "tk-005.xml"
+    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["-C", str(project), "build", "--skip-invalid"])
+    assert result.exit_code == 0, result.output
+    assert "left out (invalid):" in result.output and "tk-005.xml" in result.output
+    html = project / "build" / "html" / "letters"
+    assert not (html / "tk-005.html").exists()
+    assert (html / "tk-004.html").exists()
+    # the neighbours no longer link to the page that is not there
+    assert "tk-005.html" not in (html / "tk-004.html").read_text(encoding="utf-8")

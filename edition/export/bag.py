@@ -85,7 +85,8 @@ def export_bag(ctx: ExportContext) -> dict[str, bytes]:
     }
     for algorithm in ALGORITHMS:
         tags[f"manifest-{algorithm}.txt"] = _manifest(files, algorithm)
+    listed = dict(tags)     # the tag manifests list every tag file but themselves
     for algorithm in ALGORITHMS:
-        tags[f"tagmanifest-{algorithm}.txt"] = _manifest(tags, algorithm)
+        tags[f"tagmanifest-{algorithm}.txt"] = _manifest(listed, algorithm)
     out = {f"{FOLDER}/{path}": data for path, data in {**tags, **files}.items()}
     return dict(sorted(out.items()))
