@@ -107,3 +107,50 @@ def test_skip_invalid_leaves_the_document_out_and_says_so(project):
     assert (html / "tk-004.html").exists()
     # the neighbours no longer link to the page that is not there
     assert "tk-005.html" not in (html / "tk-004.html").read_text(encoding="utf-8")
+
+
+def test_a_project_overrides_the_theme_file_by_file(project):
+    templates = project / "templates"
+    templates.mkdir()
+    (templates / "register.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1>Custom {{ kind.label }}</h1>'
+        '{% for e in entries %}<p id="{{ e.id }}">{{ e.name }}</p>{% endfor %}{% endblock %}', encoding="utf-8")
+    assert _build(project).exit_code == 0
+    html = project / "build" / "html"
+    assert "<h1>Custom Persons</h1>" in (html / "persons.html").read_text(encoding="utf-8")
+    letter = (html / "letters" / "tk-003.html").read_text(encoding="utf-8")
+    assert "Cite this" in letter            # the other templates still come from the default theme
+
+
+def test_serve_previews_the_site_on_loopback(project):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    assert _build(project).exit_code == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "edition", "-C", str(project), "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/letters/tk-001.html", timeout=2) as r:
+                    body = r.read().decode("utf-8")
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("edition serve did not answer")
+        assert "Kim Il Sung" in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_without_a_build_is_a_usage_error(project):
+    result = CliRunner().invoke(main, ["-C", str(project), "serve"])
+    assert result.exit_code == 2 and "edition build" in result.output
