@@ -114,6 +114,18 @@ BUILDERS = {
 }
 
 
+def make_exports(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter,
+                 built: dict[str, dict[str, bytes]], names: list[str] | None = None) -> dict[str, bytes]:
+    """The library exports (edition.export), from the corpus and the built HTML and text."""
+    from .export import ExportContext, export
+
+    return export(ExportContext(corpus, config, schema, reporter, built, admin_email=config.contact), names)
+
+
+#: Everything `edition build` can write: the builders and the exports (build/export/).
+OUTPUTS = (*BUILDERS, "export")
+
+
 @dataclass
 class BuildResult:
     outputs: dict[str, int]      # format -> number of files written
@@ -145,10 +157,17 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
                            for d in reporter.diagnostics if d.level == ERROR})
         reporter.diagnostics = [d for d in reporter.diagnostics if d.level != ERROR]
     corpus = load_corpus(config.tei, exclude={p.resolve() for p in left_out})
-    outputs: dict[str, dict[str, bytes]] = {}
-    for name in formats or list(BUILDERS):
-        progress(f"rendering {name}")
-        outputs[name] = BUILDERS[name](corpus, config, validator.schema, reporter)
+    names = formats or [*BUILDERS, "export"]
+    built: dict[str, dict[str, bytes]] = {}
+    for name in BUILDERS:
+        # the exports need every built output (the bag holds them), so they are made even when not written
+        if name in names or "export" in names:
+            progress(f"rendering {name}")
+            built[name] = BUILDERS[name](corpus, config, validator.schema, reporter)
+    outputs = {name: files for name, files in built.items() if name in names}
+    if "export" in names:
+        progress("exporting")
+        outputs["export"] = make_exports(corpus, config, validator.schema, reporter, built)
     if reporter.failed():
         raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
     config.build.mkdir(parents=True, exist_ok=True)

@@ -93,13 +93,13 @@ def schema(ctx: click.Context, check: bool) -> None:
 
 
 @main.command()
-@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["html", "text"]),
-              help="Build only these outputs (default: all).")
+@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["html", "text", "export"]),
+              help="Build only these outputs (default: all: html, text, export).")
 @click.option("--skip-invalid", is_flag=True,
               help="Leave documents with errors out of the build (they are listed) instead of stopping.")
 @click.pass_context
 def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool) -> None:
-    """Validate, then write the HTML edition (build/html) and the plain-text edition (build/text).
+    """Validate, then write the HTML edition (build/html), the plain-text edition (build/text) and the library exports (build/export).
 
     The outputs are written to a staging folder and swapped in only when everything succeeded:
     a failed build leaves the previous output intact. Exit status 1 when the edition has errors.
@@ -128,6 +128,42 @@ def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool) -> N
         click.echo(f"left out (invalid): {reporter.display_path(path)}", err=True)
     for name, count in result.outputs.items():
         click.echo(f"{name}: {count} files in {cfg.build / name}")
+
+
+@main.command("export")
+@click.argument("names", nargs=-1, metavar="[FORMAT]...")
+@click.pass_context
+def export_(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Validate, then write library exports (default: all) to build/export/ and refresh its manifest.
+
+    FORMAT is one of: tei, cmif, oai-pmh, marc, mods, epub, data, bag.
+    """
+    from .build import BUILDERS, BuildError, make_exports
+    from .corpus import load as load_corpus
+    from .export import EXPORTERS, write
+    from .validate import Validator
+
+    unknown = [n for n in names if n not in EXPORTERS]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)} (choose from {', '.join(EXPORTERS)})", param_hint="FORMAT")
+    cfg = _config(ctx)
+    reporter = Reporter(root=Path.cwd())
+    try:
+        validator = Validator(cfg)
+        validator.run(None, reporter)
+        if reporter.failed():
+            raise BuildError("the edition has errors (listed above); nothing was exported")
+        corpus = load_corpus(cfg.tei)
+        built = {name: b(corpus, cfg, validator.schema, reporter) for name, b in BUILDERS.items()}
+        files = make_exports(corpus, cfg, validator.schema, reporter, built, list(names) or None)
+        if reporter.failed():
+            raise BuildError("the export reported errors (listed above); nothing was written")
+        written = write(cfg.build / "export", files)
+    finally:
+        for d in reporter.sorted():
+            click.echo(d.format(), err=True)
+    for name in written:
+        click.echo(f"export: {cfg.build / 'export' / name}")
 
 
 @main.command()

@@ -6,6 +6,7 @@
     schema = "schema/tei-edition.odd"
     build = "build"
     base-url = "https://example.org/edition/"
+    contact = "editors@example.org"   # optional: the OAI-PMH adminEmail
 
 Paths are relative to the file that holds the table. Without any configuration the
 current folder is the project, with the defaults above and the packaged schema when the
@@ -30,6 +31,7 @@ class Config:
     odd: Path = Path(DEFAULT_ODD)
     build: Path = Path("build")
     base_url: str = ""
+    contact: str | None = None      # e-mail of whoever answers for the edition (OAI-PMH adminEmail)
     source: Path | None = None      # the file the configuration came from
 
 
@@ -64,7 +66,7 @@ def _read(path: Path) -> dict:
         raise ConfigError(f"cannot read the configuration: {exc}", path) from None
 
 
-_KEYS = {"title", "tei", "schema", "build", "base-url"}
+_KEYS = {"title", "tei", "schema", "build", "base-url", "contact"}
 
 
 def load(start: Path | None = None) -> Config:
@@ -93,5 +95,6 @@ def load(start: Path | None = None) -> Config:
         odd=odd,
         build=root / table.get("build", "build"),
         base_url=table.get("base-url", ""),
+        contact=table.get("contact") or None,
         source=source,
     )

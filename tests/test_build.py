@@ -154,3 +154,25 @@ def test_serve_previews_the_site_on_loopback(project):
 def test_serve_without_a_build_is_a_usage_error(project):
     result = CliRunner().invoke(main, ["-C", str(project), "serve"])
     assert result.exit_code == 2 and "edition build" in result.output
+
+
+def test_build_writes_the_library_exports_with_a_manifest(project):
+    import json
+
+    assert _build(project).exit_code == 0
+    export = project / "build" / "export"
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+    listed = {f["path"] for f in manifest["files"]}
+    for name in ["cmif.xml", "oai-pmh.xml", "edition.marc.xml", "edition.mods.xml", "edition.epub",
+                 "data/letters.json", "tei/corpus.xml", "bag/bagit.txt"]:
+        assert name in listed and (export / name).exists(), name
+
+
+def test_export_command_writes_one_format_and_rejects_unknown_ones(project):
+    runner = CliRunner()
+    result = runner.invoke(main, ["-C", str(project), "export", "cmif"])
+    assert result.exit_code == 0, result.output
+    assert (project / "build" / "export" / "cmif.xml").exists()
+    assert not (project / "build" / "export" / "edition.epub").exists()
+    bad = runner.invoke(main, ["-C", str(project), "export", "marcxml"])
+    assert bad.exit_code == 2 and "marcxml" in bad.output

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from ._common import ExportContext, ExportError
 from .bag import export_bag
@@ -36,7 +39,7 @@ from .mods import export_mods
 from .oai_pmh import export_oai_pmh
 from .tei import export_tei
 
-__all__ = ["EXPORTERS", "MANIFEST", "ExportContext", "ExportError", "export", "manifest"]
+__all__ = ["EXPORTERS", "MANIFEST", "ExportContext", "ExportError", "export", "manifest", "write"]
 
 Exporter = Callable[[ExportContext], dict[str, bytes]]
 
@@ -88,3 +91,35 @@ def export(ctx: ExportContext, names: list[str] | None = None) -> dict[str, byte
             files[path] = data
     files[MANIFEST] = manifest(files)
     return dict(sorted(files.items()))
+
+
+def write(folder: Path, files: dict[str, bytes]) -> list[str]:
+    """Write exports into `folder` (build/export/) and refresh its manifest; return the outputs replaced.
+
+    Each output the files belong to (a top-level file such as cmif.xml, or a folder such as tei/)
+    is written to a staging folder first and then swapped in whole; outputs not in `files` stay.
+    manifest.json is then made again from everything in the folder, so `edition export cmif`
+    after `edition build` leaves a complete, correct manifest.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tops = sorted({path.split("/", 1)[0] for path in files if path != MANIFEST})
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+    try:
+        for path, data in sorted(files.items()):
+            if path != MANIFEST:
+                target = staging / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        for top in tops:
+            final = folder / top
+            if final.is_dir():
+                shutil.rmtree(final)
+            elif final.exists():
+                final.unlink()
+            (staging / top).rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    present = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    (folder / MANIFEST).write_bytes(manifest({rel: p.read_bytes() for rel, p in present.items()
+                                              if rel != MANIFEST and not rel.startswith(".")}))
+    return tops

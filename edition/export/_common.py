@@ -22,7 +22,7 @@ from ..config import Config
 from ..corpus import Corpus, Entry, Letter
 from ..diagnostics import EditionError, Reporter
 from ..odd import Schema
-from ..tei import NS, XML_ID, XML_LANG, Source, read_xml
+from ..tei import NS, XML_ID, XML_LANG, Source, read_xml, tei
 
 
 class ExportError(EditionError):
@@ -119,7 +119,8 @@ class ExportContext:
     def revision_dates(self, path: Path) -> list[str]:
         """The dates (YYYY-MM-DD or shorter) of a document's revision history."""
         root = self.source(path).root
-        return sorted(c.get("when")[:10] for c in root.iterfind("tei:teiHeader/tei:revisionDesc//tei:change[@when]", NS))
+        changes = root.iterfind("tei:teiHeader/tei:revisionDesc//tei:change[@when]", NS)
+        return sorted(c.get("when")[:10] for c in changes)
 
     def datestamp(self, path: Path) -> str:
         """The date of the document's latest revision, as YYYY-MM-DD (the production date if it has none)."""
@@ -132,14 +133,14 @@ class ExportContext:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         if epoch is not None and epoch.strip():
             try:
-                return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+                return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
             except (ValueError, OverflowError, OSError):
                 raise ExportError(f"SOURCE_DATE_EPOCH must be a number of seconds, not {epoch!r}") from None
         dates = [_full_date(d) for p in self.document_paths() for d in self.revision_dates(p)]
         if not dates:
             raise ExportError("no date of production: set SOURCE_DATE_EPOCH or date a revisionDesc/change",
                               self.corpus.root)
-        return dt.datetime.fromisoformat(max(dates)).replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.fromisoformat(max(dates)).replace(tzinfo=dt.UTC)
 
     # ------------------------------------------------------------ the edition
     def edition(self) -> EditionInfo:
@@ -174,7 +175,7 @@ class ExportContext:
         if self.corpus.edition is None:
             return {}
         return {c.get(XML_ID): text_of(c.find("tei:catDesc", NS))
-                for c in self.corpus.edition.root.iter(f"{{{NS['tei']}}}category")}
+                for c in self.corpus.edition.root.iter(tei("category"))}
 
     def principal(self, kind: str) -> list[Entry]:
         """The entries of a register named in at least half of the items, most often named first."""
@@ -240,11 +241,6 @@ def xml_bytes(root: etree._Element, pis: tuple[str, ...] = ()) -> bytes:
     body = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n' + b"".join(p.encode("utf-8") + b"\n" for p in pis)
     return head + body
-
-
-def indent(root: etree._Element) -> etree._Element:
-    etree.indent(root, space="  ")
-    return root
 
 
 def zip_bytes(members: list[tuple[str, bytes]], when: dt.datetime, stored: frozenset[str] = frozenset()) -> bytes:

@@ -31,7 +31,8 @@ def _encode_path(path: str) -> str:
 
 
 def _manifest(files: dict[str, bytes], algorithm: str) -> bytes:
-    lines = [f"{hashlib.new(algorithm, data).hexdigest()}  {_encode_path(path)}\n" for path, data in sorted(files.items())]
+    lines = (f"{hashlib.new(algorithm, data).hexdigest()}  {_encode_path(path)}\n"
+             for path, data in sorted(files.items()))
     return "".join(lines).encode("utf-8")
 
 

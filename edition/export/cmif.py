@@ -60,7 +60,7 @@ def _date(dates: list[etree._Element]) -> etree._Element | None:
         return None
     out = etree.Element(tei("date"))
     if len(values) == 1:
-        for att, value in zip(("when", "notBefore", "notAfter", "from", "to"), values[0]):
+        for att, value in zip(("when", "notBefore", "notAfter", "from", "to"), values[0], strict=True):
             if value:
                 out.set(att, value)
         return out

@@ -46,7 +46,7 @@ def _party(ctx: ExportContext, party: Party | None) -> dict | None:
             "cert": party.cert}
 
 
-def _category(ctx: ExportContext, categories: dict[str, str], ident: str | None) -> dict | None:
+def _category(categories: dict[str, str], ident: str | None) -> dict | None:
     return {"id": ident, "label": categories.get(ident, "")} if ident else None
 
 
@@ -70,8 +70,8 @@ def letter_record(ctx: ExportContext, letter: Letter, categories: dict[str, str]
         "place": _party(ctx, letter.place),
         "abstract": letter.abstract,
         "keywords": [{"id": k, "label": categories.get(k, "")} for k in letter.keywords],
-        "phase": _category(ctx, categories, letter.categories.get("phases")),
-        "kind": _category(ctx, categories, letter.categories.get("kinds")),
+        "phase": _category(categories, letter.categories.get("phases")),
+        "kind": _category(categories, letter.categories.get("kinds")),
         "signature": letter.signature,
         "links": {kind: letter.links.get(kind) for kind in ("prev", "next", "repliesTo", "repliedBy")},
         "mentions": mentions,

@@ -24,7 +24,7 @@ from lxml import etree
 from .. import render
 from ..corpus import REGISTER_KINDS, Entry, Letter
 from ..scaffold import human_date
-from ..tei import NS
+from ..tei import NS, XML_LANG
 from ._common import AUTHORITY_URIS, ExportContext, text_of, zip_bytes
 
 FILE = "edition.epub"
@@ -112,7 +112,7 @@ def append_fragment(parent: etree._Element, fragment: str) -> None:
 def _page(title: str, language: str) -> tuple[etree._Element, etree._Element]:
     """An XHTML page and its body."""
     html = etree.Element(_x("html"), nsmap={None: XHTML_NS, "epub": EPUB_NS})
-    html.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    html.set(XML_LANG, language)
     html.set("lang", language)
     head = _sub(html, "head")
     _sub(head, "meta", charset="utf-8")
@@ -219,7 +219,8 @@ class Book:
         for ref in header.iterfind("tei:fileDesc/tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS):
             target = ref.get("target") or ""
             if target.startswith(("https://", "http://")):
-                row(f"Translation ({ref.get('type') or 'link'})", target, target)
+                unverified = " (not verified)" if ref.get("cert") in ("low", "medium") else ""
+                row(f"Translation ({ref.get('type') or 'link'}{unverified})", target, target)
         row("Online edition", ctx.letter_url(letter.id), ctx.letter_url(letter.id))
         if letter.abstract:
             _sub(section, "h2", "Abstract")
@@ -302,7 +303,7 @@ class Book:
         info, ctx = self.info, self.ctx
         root = etree.Element(f"{{{OPF_NS}}}package", nsmap={None: OPF_NS}, version="3.0",
                              **{"unique-identifier": "pub-id"})
-        root.set("{http://www.w3.org/XML/1998/namespace}lang", self.language)
+        root.set(XML_LANG, self.language)
         metadata = etree.SubElement(root, f"{{{OPF_NS}}}metadata", nsmap={"dc": DC_NS})
 
         def dc(name: str, text: str, **attrs: str) -> None:

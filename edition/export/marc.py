@@ -64,7 +64,8 @@ def fields(ctx: ExportContext) -> list[Field]:
                      ("a", info.title + (" /" if editors else ".")),
                      ("c", _end(f"edited by {editors}") if editors else "")))
     if info.edition:
-        out.append(_data("250", "  ", ("a", _end(info.edition + (f", version {info.version}" if info.version else "")))))
+        version = f", version {info.version}" if info.version else ""
+        out.append(_data("250", "  ", ("a", _end(info.edition + version))))
     out.append(_data("264", " 1", ("a", "[Place of publication not identified] :"),
                      ("b", (info.publisher or info.title) + ","), ("c", _end(info.year))))
     out.append(_data("300", "  ", ("a", f"1 online resource ({len(letters)} items)")))

@@ -88,8 +88,9 @@ def _dc(ctx: ExportContext, letter: Letter, categories: dict[str, str]) -> etree
     for language in dict.fromkeys(languages or list(info.languages)):
         _sub(dc, DC_NS, "language", language)
     _sub(dc, DC_NS, "relation", ctx.base_url)
-    for ref in header.iterfind("tei:fileDesc/tei:sourceDesc/tei:bibl[@type='translation']/tei:ref[@type='canonical']", NS):
-        if (ref.get("target") or "").startswith(("https://", "http://")):
+    # the translation's pages, where they were seen (an inferred address is marked uncertain in the TEI)
+    for ref in header.iterfind("tei:fileDesc/tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS):
+        if (ref.get("target") or "").startswith(("https://", "http://")) and ref.get("cert") not in ("low", "medium"):
             _sub(dc, DC_NS, "relation", ref.get("target"))
     if letter.place is not None:
         _sub(dc, DC_NS, "coverage", name(letter.place))
@@ -117,7 +118,7 @@ def export_oai_pmh(ctx: ExportContext) -> dict[str, bytes]:
         ctx.reporter.warning("export.oai-pmh.admin-email",
                              "the OAI-PMH repository has no adminEmail, which harvesters require",
                              ctx.config.source or ctx.config.root,
-                             hint="give the export an administrator's e-mail address")
+                             hint='set contact = "…@…" in [tool.edition] (pyproject.toml) or [edition] (edition.toml)')
     _sub(identify, OAI_NS, "earliestDatestamp", min(datestamps.values(), default=ctx.produced.date().isoformat()))
     _sub(identify, OAI_NS, "deletedRecord", "no")
     _sub(identify, OAI_NS, "granularity", "YYYY-MM-DD")
