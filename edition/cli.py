@@ -48,8 +48,11 @@ def _config(ctx: click.Context) -> config_mod.Config:
 @click.option("--strict", is_flag=True, help="Warnings fail the run too.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file instead of standard output.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes to use (default: one per core for large corpora).")
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool, output: Path | None) -> None:
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool, output: Path | None,
+             jobs: int | None) -> None:
     """Check documents against the project schema and the corpus rules.
 
     PATHS are files or folders (default: the whole of the project's tei/ folder). Every
@@ -62,7 +65,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool
     reporter = Reporter(root=Path.cwd())
     if not paths and not cfg.tei.is_dir():
         raise click.UsageError(f"no documents: {cfg.tei} is not a folder; name files or folders to check")
-    result = Validator(cfg).run(list(paths) or None, reporter)
+    result = Validator(cfg).run(list(paths) or None, reporter, jobs=jobs)
     diagnostics = reporter.sorted()
     files = [reporter.display_path(p) for p in result.files]
     text = FORMATS[fmt](diagnostics, files)

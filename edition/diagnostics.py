@@ -6,6 +6,7 @@ Conditions that stop a run are exceptions of the EditionError family instead.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,13 +53,21 @@ class Reporter:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def display_path(self, path: Path | str) -> str:
-        path = Path(path)
+        """The path as shown: relative to `root` when it lies below it, else as given."""
+        text = os.fspath(path)
         if self.root is not None:
-            try:
-                return path.resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
-                pass
-        return path.as_posix()
+            absolute = os.path.abspath(text)
+            root = self._root_prefix()
+            if absolute.startswith(root):
+                return Path(absolute[len(root):]).as_posix()
+        return Path(text).as_posix()
+
+    def _root_prefix(self) -> str:
+        cached = getattr(self, "_prefix", None)
+        if cached is None:
+            cached = os.path.join(os.path.abspath(self.root), "")
+            self._prefix = cached
+        return cached
 
     def add(self, level: str, code: str, message: str, path: Path | str, line: int | None = 0,
             column: int | None = 0, hint: str = "") -> None:

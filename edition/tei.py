@@ -4,6 +4,7 @@ The TEI namespace is spelled here and nowhere else.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,18 @@ def safe_parser() -> etree.XMLParser:
         remove_blank_text=False,
         collect_ids=False,
     )
+
+
+_PARSERS: dict[int, etree.XMLParser] = {}
+
+
+def _parser() -> etree.XMLParser:
+    """One safe parser per process, reused (creating a parser costs as much as parsing a letter)."""
+    pid = os.getpid()
+    parser = _PARSERS.get(pid)
+    if parser is None:
+        parser = _PARSERS[pid] = safe_parser()
+    return parser
 
 
 class XMLInputError(Exception):
@@ -152,6 +165,23 @@ def _line_col(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
+_ENCODING_DECL = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    m = _ENCODING_DECL.match(data.lstrip(b"\xef\xbb\xbf"))
+    return m.group(1).decode("ascii").lower() if m else None
+
+
+def _check_utf8(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(data, exc.start)
+        raise XMLInputError("wf.encoding", f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                            line, col, hint="save the document as UTF-8") from None
+
+
 def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) -> Source:
     """Read and parse one document safely; raise XMLInputError with a location on any problem.
 
@@ -159,17 +189,17 @@ def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) ->
     """
     if data is None:
         try:
-            size = path.stat().st_size
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size > MAX_BYTES:
+                    raise XMLInputError("file.too-large",
+                                        f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes",
+                                        hint="split the document")
+                data = fh.read(MAX_BYTES + 1)
         except OSError as exc:
             raise XMLInputError("file.unreadable", f"cannot read file: {exc.strerror}") from None
-        if size > MAX_BYTES:
-            raise XMLInputError("file.too-large",
-                                f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes",
-                                hint="split the document")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise XMLInputError("file.unreadable", f"cannot read file: {exc.strerror}") from None
+        if len(data) > MAX_BYTES:   # grew while we read it
+            raise XMLInputError("file.too-large", f"file is larger than {MAX_BYTES:,} bytes", hint="split the document")
     elif len(data) > MAX_BYTES:
         raise XMLInputError("file.too-large", f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,} bytes")
     if not data.strip():
@@ -179,22 +209,17 @@ def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) ->
         line, col = _line_col(data, nul)
         raise XMLInputError("wf.binary", "file contains NUL bytes: it is binary, or not UTF-8 text (UTF-16?)",
                             line, col, hint="save the document as UTF-8 XML")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, col = _line_col(data, exc.start)
-        raise XMLInputError("wf.encoding", f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                            line, col, hint="save the document as UTF-8") from None
     doctype = _doctype_offset(data)
     if doctype >= 0:
         line, col = _line_col(data, doctype)
         raise XMLInputError("wf.doctype",
                             "document has a DOCTYPE declaration; DTDs and entities are not read, for safety",
                             line, col, hint="remove the DOCTYPE and write characters directly in UTF-8")
-    parser = safe_parser()
+    parser = _parser()
     try:
         tree = etree.ElementTree(etree.fromstring(data, parser, base_url=None))
     except etree.XMLSyntaxError as exc:
+        _check_utf8(data)   # a more precise message than the parser's, when the bytes are the problem
         line, col = exc.position if exc.position else (exc.lineno or 1, exc.offset or 0)
         message = exc.msg or str(exc)
         message = re.sub(r", line \d+, column \d+$", "", message)
@@ -202,6 +227,8 @@ def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) ->
             raise XMLInputError("wf.depth", f"elements are nested more than {MAX_DEPTH} levels deep",
                                 line or 1, col or 0, hint="a TEI document is rarely deeper than 30 levels") from None
         raise XMLInputError("wf.syntax", f"not well-formed: {message}", line or 1, col or 0) from None
+    if _declared_encoding(data) not in (None, "utf-8", "utf8"):
+        _check_utf8(data)   # libxml2 accepted another declared encoding: the edition wants UTF-8
     root = tree.getroot()
     if require_tei and root.tag not in (tei(n) for n in ROOT_ELEMENTS):
         ns = etree.QName(root).namespace

@@ -8,12 +8,15 @@ after its document's xml:id.
 from __future__ import annotations
 
 import difflib
+import functools
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from lxml import etree
 
-from ..tei import NS, XML_ID, Source, local_name
+from ..tei import NS, XML_ID, Source, XMLInputError, local_name, read_xml
 
 #: Attributes that hold pointers, and whether they hold a list of them.
 POINTER_ATTRIBUTES = ("ref", "corresp", "target", "who", "scheme", "resp")
@@ -27,33 +30,32 @@ REGISTER_KINDS = {
 _NAME_TO_KIND = {name: kind for kind, names in REGISTER_KINDS.items() for name in names}
 _RS_KIND = {"event": "event", "person": "person", "place": "place", "org": "org"}
 
+_ATTRIBUTES = etree.XPath("//@*")
+_POINTER_SET = frozenset(POINTER_ATTRIBUTES)
 _CORRESP = etree.XPath("tei:teiHeader/tei:profileDesc/tei:correspDesc", namespaces=NS)
 _SENT_DATE = etree.XPath("tei:correspAction[@type='sent']/tei:date[1]", namespaces=NS)
 _CONTEXT_REFS = etree.XPath("tei:correspContext/tei:ref[@type][@target]", namespaces=NS)
 
 
-@dataclass
-class Target:
-    path: Path
+class Target(NamedTuple):
+    doc: int          # index into CorpusIndex.paths
     line: int
     element: str
 
 
-@dataclass
-class Pointer:
-    path: Path
+class Pointer(NamedTuple):
+    doc: int
     line: int
-    column: int
     element: str
     attribute: str
     value: str
-    rs_type: str | None = None
+    rs_type: str | None
 
 
 @dataclass
 class LetterLinks:
     id: str
-    path: Path
+    doc: int
     line: int
     date: str | None
     links: dict[str, list[tuple[str, int]]] = field(default_factory=dict)   # type -> [(target id, line)]
@@ -61,32 +63,63 @@ class LetterLinks:
 
 @dataclass
 class CorpusIndex:
-    """What the corpus checks need from every document, gathered in one pass per document."""
+    """What the corpus checks need from every document, gathered in one pass per document.
 
+    Documents are numbered by the caller, in the order of their paths, before the work is
+    shared out; the records refer to them by number, which keeps the index small and cheap to
+    send between processes, and merging needs no renumbering.
+    """
+
+    paths: dict[int, Path] = field(default_factory=dict)
+    roots: dict[int, tuple[str | None, int]] = field(default_factory=dict)     # (xml:id, line) per document
     ids: dict[str, list[Target]] = field(default_factory=dict)
-    pointers: list[Pointer] = field(default_factory=list)
+    #: (value, element, attribute, rs type) -> the places it occurs, packed as doc << 32 | line
+    pointers: dict[tuple[str, str, str, str | None], array] = field(default_factory=dict)
     letters: dict[str, LetterLinks] = field(default_factory=dict)
-    roots: dict[Path, tuple[str | None, int]] = field(default_factory=dict)
 
-    def add(self, source: Source) -> None:
+    def merge(self, other: "CorpusIndex") -> None:
+        """Add what another index gathered (in another process); documents keep their numbers."""
+        self.paths.update(other.paths)
+        self.roots.update(other.roots)
+        for xml_id, targets in other.ids.items():
+            self.ids.setdefault(xml_id, []).extend(targets)
+        for key, places in other.pointers.items():
+            mine = self.pointers.get(key)
+            if mine is None:
+                self.pointers[key] = places
+            else:
+                mine.extend(places)
+        self.letters.update(other.letters)
+
+    def add(self, source: Source, doc: int | None = None) -> None:
         root = source.root
-        self.roots[source.path] = (root.get(XML_ID), root.sourceline or 1)
-        for el in root.iter():
-            if not isinstance(el.tag, str):
+        doc = len(self.paths) if doc is None else doc
+        self.paths[doc] = source.path
+        self.roots[doc] = (root.get(XML_ID), root.sourceline or 1)
+        ids = self.ids
+        pointers = self.pointers
+        base = doc << 32
+        for value in _ATTRIBUTES(root):          # one pass over every attribute of the document
+            attribute = value.attrname
+            if attribute == XML_ID:
+                el = value.getparent()
+                ids.setdefault(str(value), []).append(Target(doc, el.sourceline or 0, _name(el.tag)))
                 continue
-            name = local_name(el.tag)
-            xml_id = el.get(XML_ID)
-            if xml_id:
-                self.ids.setdefault(xml_id, []).append(Target(source.path, el.sourceline or 0, name))
-            for att in POINTER_ATTRIBUTES:
-                value = el.get(att)
-                if value is None:
-                    continue
-                for token in value.split():
-                    if token.startswith("#"):
-                        line = el.sourceline or 0
-                        self.pointers.append(Pointer(source.path, line, source.column_of(el, att), name, att,
-                                                     token[1:], el.get("type") if name == "rs" else None))
+            if attribute not in _POINTER_SET:
+                continue
+            el = value.getparent()
+            name = _name(el.tag)
+            rs_type = el.get("type") if name == "rs" else None
+            place = base | (el.sourceline or 0)
+            for token in value.split():
+                if token[:1] == "#":
+                    # the column is computed only when the pointer is reported (see _column)
+                    key = (token[1:], name, attribute, rs_type)
+                    places = pointers.get(key)
+                    if places is None:
+                        pointers[key] = array("q", (place,))
+                    else:
+                        places.append(place)
         for tei_doc in ([root] if local_name(root.tag) == "TEI" else root.iterfind("tei:TEI", NS)):
             corresp = _CORRESP(tei_doc)
             if not corresp:
@@ -95,12 +128,36 @@ class CorpusIndex:
             date = None
             if dates:
                 date = dates[0].get("when") or dates[0].get("notBefore") or dates[0].get("from") or dates[0].get("notAfter")
-            letter = LetterLinks(tei_doc.get(XML_ID) or source.path.stem, source.path, tei_doc.sourceline or 1, date)
+            letter = LetterLinks(tei_doc.get(XML_ID) or source.path.stem, doc, tei_doc.sourceline or 1, date)
             for ref in _CONTEXT_REFS(corresp[0]):
                 target = ref.get("target")
                 if target.startswith("#"):
                     letter.links.setdefault(ref.get("type"), []).append((target[1:], ref.sourceline or 0))
             self.letters[letter.id] = letter
+
+
+@functools.lru_cache(maxsize=512)
+def _name(tag: str) -> str:
+    return local_name(tag)
+
+
+@functools.lru_cache(maxsize=8)
+def _source(path: Path) -> Source | None:
+    try:
+        return read_xml(path)
+    except XMLInputError:
+        return None
+
+
+def _column(path: Path, p: Pointer) -> int:
+    """The column of a pointer, found again in its file (only for pointers that are reported)."""
+    source = _source(path)
+    if source is None:
+        return 0
+    for el in source.root.iter(f"{{{NS['tei']}}}{p.element}", p.element):
+        if el.sourceline == p.line and f"#{p.value}" in (el.get(p.attribute) or "").split():
+            return source.column_of(el, p.attribute)
+    return 0
 
 
 def _before(a: str, b: str) -> bool:
@@ -114,13 +171,15 @@ _INVERSE = {"prev": "next", "next": "prev", "repliesTo": "repliedBy", "repliedBy
 
 def check(index: CorpusIndex, reporter, only: set[Path] | None = None) -> None:
     """Report corpus problems; with `only`, just those located in these files."""
-
-    def wanted(path: Path) -> bool:
-        return only is None or path in only
+    paths = index.paths
+    wanted = {doc: only is None or p in only for doc, p in paths.items()}
+    _source.cache_clear()   # files may have changed since an earlier run in this process
 
     # file name = xml:id
-    for path, (xml_id, line) in sorted(index.roots.items()):
-        if wanted(path) and xml_id and xml_id != path.stem:
+    for doc in sorted(paths, key=lambda d: paths[d]):
+        xml_id, line = index.roots[doc]
+        path = paths[doc]
+        if wanted[doc] and xml_id and xml_id != path.stem:
             reporter.error("integrity.filename", f"file is named {path.name} but its document's xml:id is {xml_id!r}",
                            path, line, 1, hint=f"rename the file to {xml_id}.xml or change the xml:id")
 
@@ -128,67 +187,81 @@ def check(index: CorpusIndex, reporter, only: set[Path] | None = None) -> None:
     for xml_id, targets in sorted(index.ids.items()):
         first = targets[0]
         for t in targets[1:]:
-            if wanted(t.path):
+            if wanted[t.doc]:
                 reporter.error("integrity.id-duplicate",
-                               f"xml:id {xml_id!r} is already used by <{first.element}> at {reporter.display_path(first.path)}:{first.line}",
-                               t.path, t.line, 0, hint="identifiers are unique across the whole edition")
+                               f"xml:id {xml_id!r} is already used by <{first.element}> at "
+                               f"{reporter.display_path(paths[first.doc])}:{first.line}",
+                               paths[t.doc], t.line, 0, hint="identifiers are unique across the whole edition")
 
     # pointers resolve, to the right kind of entry
     referenced: set[str] = set()
-    for p in index.pointers:
-        targets = index.ids.get(p.value)
+    ids = index.ids
+
+    def occurrences(key, places):
+        value, element, attribute, rs_type = key
+        for place in places:
+            doc = place >> 32
+            if wanted[doc]:
+                yield Pointer(doc, place & 0xFFFFFFFF, element, attribute, value, rs_type)
+
+    for key, places in index.pointers.items():
+        value, element, attribute, rs_type = key
+        targets = ids.get(value)
         if targets:
-            if not (len(targets) == 1 and targets[0].path == p.path and targets[0].line == p.line):
-                referenced.add(p.value)
-        if not wanted(p.path):
+            own = (targets[0].doc << 32) | targets[0].line
+            if len(targets) > 1 or len(places) > 1 or places[0] != own:
+                referenced.add(value)   # an element pointing only to itself does not count
+        else:
+            near = difflib.get_close_matches(value, list(ids), n=1)
+            for p in occurrences(key, places):
+                reporter.error("integrity.ref-unresolved",
+                               f"@{p.attribute}=\"#{p.value}\" on <{p.element}> points to no xml:id in the edition"
+                               + (f"; did you mean #{near[0]}?" if near else ""),
+                               paths[p.doc], p.line, _column(paths[p.doc], p),
+                               hint="add the entry to a register, or correct the pointer")
             continue
-        if not targets:
-            near = difflib.get_close_matches(p.value, list(index.ids), n=1)
-            reporter.error("integrity.ref-unresolved",
-                           f"@{p.attribute}=\"#{p.value}\" on <{p.element}> points to no xml:id in the edition"
-                           + (f"; did you mean #{near[0]}?" if near else ""),
-                           p.path, p.line, p.column, hint="add the entry to a register, or correct the pointer")
+        if attribute != "ref":
             continue
-        if p.attribute != "ref":
-            continue
-        expected = _NAME_TO_KIND.get(p.element) or (_RS_KIND.get(p.rs_type or "") if p.element == "rs" else None)
+        expected = _NAME_TO_KIND.get(element) or (_RS_KIND.get(rs_type or "") if element == "rs" else None)
         actual = targets[0].element
         if expected and actual in REGISTER_KINDS and actual != expected:
-            reporter.error("integrity.ref-kind",
-                           f"<{p.element}> points to #{p.value}, which is a <{actual}>, not a <{expected}>",
-                           p.path, p.line, p.column)
+            for p in occurrences(key, places):
+                reporter.error("integrity.ref-kind",
+                               f"<{p.element}> points to #{p.value}, which is a <{actual}>, not a <{expected}>",
+                               paths[p.doc], p.line, _column(paths[p.doc], p))
 
     # register entries that nothing names
-    for xml_id, targets in sorted(index.ids.items()):
+    for xml_id, targets in sorted(ids.items()):
         t = targets[0]
-        if t.element in REGISTER_KINDS and xml_id not in referenced and wanted(t.path):
+        if t.element in REGISTER_KINDS and xml_id not in referenced and wanted[t.doc]:
             reporter.warning("integrity.register-unused", f"register entry <{t.element} xml:id=\"{xml_id}\"> is referenced nowhere",
-                             t.path, t.line, 0, hint="reference it with @ref where it is named, or remove it")
+                             paths[t.doc], t.line, 0, hint="reference it with @ref where it is named, or remove it")
 
     # links between letters
     for letter in sorted(index.letters.values(), key=lambda l: l.id):
-        if not wanted(letter.path):
+        if not wanted[letter.doc]:
             continue
+        path = paths[letter.doc]
         for kind, links in sorted(letter.links.items()):
             for target_id, line in links:
                 other = index.letters.get(target_id)
                 if other is None:
-                    if target_id in index.ids:
+                    if target_id in ids:
                         reporter.error("integrity.link-target", f"{kind} link points to #{target_id}, which is not a letter",
-                                       letter.path, line, 0)
+                                       path, line, 0)
                     continue  # unresolved pointers are reported above
                 inverse = _INVERSE.get(kind)
                 if inverse and letter.id not in [t for t, _ in other.links.get(inverse, [])]:
                     reporter.error("integrity.link-symmetry",
                                    f"{letter.id} says {kind} is {target_id}, but {target_id} has no {inverse} link back to {letter.id}",
-                                   letter.path, line, 0, hint=f'add <ref type="{inverse}" target="#{letter.id}"> to {target_id}')
+                                   path, line, 0, hint=f'add <ref type="{inverse}" target="#{letter.id}"> to {target_id}')
                 if not (letter.date and other.date):
                     continue
                 if kind == "repliesTo" and _before(letter.date, other.date):
                     reporter.error("integrity.reply-date",
                                    f"{letter.id} ({letter.date}) answers {target_id}, which is dated later ({other.date})",
-                                   letter.path, line, 0, hint="an answer is dated after what it answers")
+                                   path, line, 0, hint="an answer is dated after what it answers")
                 elif kind == "next" and _before(other.date, letter.date):
                     reporter.error("integrity.chronology",
                                    f"next item {target_id} ({other.date}) is dated before {letter.id} ({letter.date})",
-                                   letter.path, line, 0, hint="previous/next follow the order of dates")
+                                   path, line, 0, hint="previous/next follow the order of dates")

@@ -40,9 +40,61 @@ def _split_union(pattern: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def _context_xpath(pattern: str) -> str:
-    """The XPath that selects every node an XSLT match pattern matches."""
-    return " | ".join(p if p.startswith("/") else "//" + p for p in _split_union(pattern))
+def _split_steps(path: str) -> list[str]:
+    """Split a location path on top-level '/'."""
+    steps, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(path):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "/" and depth == 0:
+            steps.append(path[start:i])
+            start = i + 1
+    steps.append(path[start:])
+    return steps
+
+
+@dataclass
+class Match:
+    """One branch of a rule context, as a test on a candidate element.
+
+    `name` is the element name of the last step (Clark notation; None for '*'), and `test`
+    an XPath that tells whether the candidate matches the whole pattern (None: the name suffices).
+    'a/b[p]' becomes self::b[p][parent::a]; '/a' becomes self::a[not(parent::*)].
+    """
+
+    name: str | None
+    test: etree.XPath | None
+    select: etree.XPath | None = None     # for a wildcard step: the XPath that finds the candidates
+
+
+def _compile_match(branch: str, namespaces: dict[str, str]) -> Match:
+    absolute = branch.startswith("/")
+    steps = _split_steps(branch[1:] if absolute else branch)
+    if any(not s or s.startswith(".") or "::" in s for s in steps):
+        raise SchemaError(f"rule context {branch!r}: only child steps (a/b[...]) are supported")
+    last = steps[-1]
+    bare = last.split("[", 1)[0]
+    name = None
+    if bare not in ("*", "node()") and not bare.endswith(":*"):
+        prefix, _, local = bare.rpartition(":")
+        name = f"{{{namespaces[prefix]}}}{local}" if prefix else local
+    # the chain of ancestors, innermost (the first step) first
+    chain = "[not(parent::*)]" if absolute else ""
+    for step in steps[:-1]:
+        chain = f"[parent::{step}{chain}]"
+    expr = f"self::{last}{chain}"
+    if name is None and not absolute and len(steps) == 1:
+        # tei:*[@target]: let XPath find the few candidates instead of testing every element
+        return Match(None, None, etree.XPath(f"//{last}", namespaces=namespaces))
+    needs_test = absolute or len(steps) > 1 or "[" in last or name is None
+    return Match(name, etree.XPath(f"boolean({expr})", namespaces=namespaces) if needs_test else None)
 
 
 @dataclass
@@ -56,9 +108,11 @@ class Check:
 
 @dataclass
 class Rule:
-    context: etree.XPath
+    matches: list[Match]
     lets: list[tuple[str, etree.XPath]]
     checks: list[Check]
+    #: true when any check of the rule fails: one evaluation per node in the common, clean case
+    any_fails: etree.XPath | None = None
 
 
 @dataclass
@@ -87,6 +141,7 @@ class Schematron:
         root = src.root
         self.namespaces = {ns.get("prefix"): ns.get("uri") for ns in root.iterfind("sch:ns", _S)}
         self.patterns = [self._pattern(p) for p in root.iterfind("sch:pattern", _S)]
+        self.names = sorted({m.name for p in self.patterns for r in p.rules for m in r.matches if m.name})
 
     def _xpath(self, expr: str, node: etree._Element) -> etree.XPath:
         try:
@@ -115,19 +170,47 @@ class Schematron:
                 checks.append(Check(kind, self._xpath(f"boolean({c.get('test')})", c), pieces,
                                     "warning" if role in ("warning", "warn", "info") else "error",
                                     c.sourceline or 0))
-            rules.append(Rule(self._xpath(_context_xpath(r.get("context")), r), lets, checks))
+            try:
+                matches = [_compile_match(b, self.namespaces) for b in _split_union(r.get("context"))]
+            except (etree.XPathSyntaxError, KeyError) as exc:
+                raise SchemaError(f"bad rule context {r.get('context')!r}: {exc}", self.path, r.sourceline) from None
+            tests = [f"not({c.get('test')})" if local_name(c.tag) == "assert" else f"({c.get('test')})"
+                     for c in r if local_name(c.tag) in ("assert", "report")]
+            any_fails = self._xpath(f"boolean({' or '.join(tests)})", r) if len(tests) > 1 else None
+            rules.append(Rule(matches, lets, checks, any_fails))
         return Pattern(p.get("id") or "schematron", rules)
 
     def failures(self, tree: etree._ElementTree) -> list[Failure]:
+        root = tree.getroot()
+        # one pass over the document, in C: the elements the rules name, by name, in document order
+        by_name: dict[str, list[etree._Element]] = {}
+        for el in root.iter(*self.names):
+            by_name.setdefault(el.tag, []).append(el)
+        order: dict[int, int] | None = None
         out: list[Failure] = []
         for pattern in self.patterns:
             fired: set = set()
             for rule in pattern.rules:
-                for node in rule.context(tree):
-                    if not isinstance(node, etree._Element) or node in fired:
+                nodes: list[etree._Element] = []
+                for match in rule.matches:
+                    if match.select is not None:
+                        nodes.extend(match.select(tree))
+                    elif match.name is None:
+                        nodes.extend(n for n in root.iter() if isinstance(n.tag, str) and match.test(n))
+                    else:
+                        candidates = by_name.get(match.name, ())
+                        nodes.extend(candidates if match.test is None else [n for n in candidates if match.test(n)])
+                if len(rule.matches) > 1 and len(nodes) > 1:
+                    if order is None:
+                        order = {id(n): i for i, n in enumerate(root.iter())}
+                    nodes = sorted(set(nodes), key=lambda n: order[id(n)])
+                for node in nodes:
+                    if node in fired:
                         continue
                     fired.add(node)
                     variables = {name: xp(node) for name, xp in rule.lets}
+                    if rule.any_fails is not None and not rule.any_fails(node, **variables):
+                        continue
                     for check in rule.checks:
                         result = check.test(node, **variables)
                         if (check.kind == "assert" and not result) or (check.kind == "report" and result):
