@@ -1,26 +1,53 @@
-"""`edition build`: validate, then write every output format into a staging folder and swap it in.
+"""`edition build`: validate, then write the HTML edition, the plain-text edition and the exports.
 
-One small builder per format, in the `BUILDERS` registry (key = CLI word = output folder).
-A builder returns {relative path: bytes}; nothing touches build/ until every builder has
-succeeded, so a failed build leaves the previous output intact.
+The pipeline, for editions of tens of thousands of letters on a small machine:
+
+1. gather   Each document is read and parsed once, in a pool of processes: the validation
+            layers, its part of the corpus index, its part of the corpus model, and (letters)
+            its body rendered for every output, links left to be filled in. The results are
+            cached by content hash in build/.cache/, so a rebuild reads only changed files.
+2. check    The corpus checks run on the merged index; errors stop the build here.
+3. write    Pages and text files are written into a staging folder by a pool of processes
+            that share the assembled corpus; a page whose inputs did not change is hard-linked
+            from the previous build instead. The search index is split into shards and only
+            shards with changed pages are indexed again (Pagefind merges them at query time).
+4. export   The library exports (edition.export), from the staged outputs.
+5. swap     The staged folders replace the previous ones; a failed build leaves them intact.
+
+`--full` ignores the cache. Nothing is held for all documents at once but small records.
 """
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
+import os
+import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
-from dataclasses import dataclass
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import render
+from . import __version__
 from .config import Config
-from .corpus import REGISTER_KINDS, Corpus, load as load_corpus
-from .diagnostics import EditionError, Reporter
-from .odd import Schema
+from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, read_document
+from .diagnostics import ERROR, Diagnostic, EditionError, Reporter
+from .odd import Schema, SchemaFiles, load as load_schema
 from .scaffold import human_date
-from .site import Site
-from .tei import NS, read_xml
+from .site import Site, letter_fragments
+from .tei import XMLInputError, read_xml
+from .validate import Checker, collect, default_jobs, integrity
+
+CACHE_VERSION = 3
+#: Letters per search shard: a change re-indexes one shard, not the whole edition.
+SHARD_SIZE = 500
+POOL_THRESHOLD = 200
+CHUNK = 50
 
 
 class BuildError(EditionError):
@@ -29,18 +56,250 @@ class BuildError(EditionError):
     exit_code = 1
 
 
-def build_html(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter) -> dict[str, bytes]:
-    files = {path: text.encode("utf-8") for path, text in Site(corpus, config, schema, reporter).pages().items()}
-    static = resources.files("edition") / "static"
-    for item in sorted(static.iterdir(), key=lambda p: p.name):
-        if item.is_file():
-            files[f"static/{item.name}"] = item.read_bytes()
-    return files
+# ---------------------------------------------------------------- phase 1: gather
+
+@dataclass
+class DocResult:
+    """What one document gave: the validation diagnostics, its part of the corpus index and of
+    the corpus model. Stored by the worker in build/.cache/docs/<digest>.pickle."""
+
+    path: Path
+    diagnostics: list[Diagnostic]
+    index: integrity.CorpusIndex
+    record: DocumentRecord | None
 
 
-def _text_letter(corpus: Corpus, letter, reporter: Reporter, width: int = 72) -> str:
-    source = read_xml(letter.path)
-    lines = [letter.subtitle or letter.title, "=" * min(width, len(letter.subtitle or letter.title)), ""]
+@dataclass(frozen=True)
+class DocStamp:
+    """What the cache keeps in memory per document: enough to tell whether it changed."""
+
+    stamp: tuple[int, int]          # (mtime_ns, size): the quick test for "unchanged"
+    digest: str                     # SHA-256 of the bytes: names its cached result and fragments
+    number: int                     # the document's number in the corpus index
+
+
+_GATHER: tuple[Checker, Path] | None = None
+
+
+def _init_gather(odd: Path, cache: Path) -> None:
+    global _GATHER
+    _GATHER = (Checker(odd), cache)
+
+
+def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path, DocStamp, DocResult]]:
+    """Read, check, model and render each (number, path): one parse per document."""
+    from .validate.schematron import check as schematron_check
+
+    checker, cache = _GATHER
+    out = []
+    for doc, path in items:
+        reporter = Reporter(root=root)
+        index = integrity.CorpusIndex()
+        try:
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                data = fh.read()
+        except OSError as exc:
+            reporter.error("file.unreadable", f"cannot read file: {exc.strerror}", path)
+            out.append((path, DocStamp((0, 0), "", doc), DocResult(path, reporter.diagnostics, index, None)))
+            continue
+        stamp = DocStamp((st.st_mtime_ns, st.st_size), hashlib.sha256(data).hexdigest(), doc)
+        try:
+            source = read_xml(path, data)
+        except XMLInputError as exc:
+            reporter.error(exc.code, exc.message, path, exc.line, exc.column, exc.hint)
+            out.append((path, stamp, DocResult(path, reporter.diagnostics, index, None)))
+            continue
+        checker.relaxng.check(source, reporter)
+        schematron_check(checker.schematron, source, reporter)
+        index.add(source, doc)
+        record = read_document(source)
+        if record.letter is not None:
+            _store(cache / "fragments" / f"{stamp.digest}.pickle", letter_fragments(source, reporter))
+        result = DocResult(path, reporter.diagnostics, index, record)
+        _store(cache / "docs" / f"{stamp.digest}-{doc}.pickle", result)
+        out.append((path, stamp, result))
+    return out
+
+
+def _gather_chunk(items: list[tuple[int, Path]], root: Path | None):
+    """_gather for a worker: the chunk's indexes merged here, so the main process merges few."""
+    merged = integrity.CorpusIndex()
+    light = []
+    for path, stamp, result in _gather(items, root):
+        merged.merge(result.index)
+        light.append((path, stamp, DocResult(result.path, result.diagnostics, integrity.CorpusIndex(), result.record)))
+    return light, merged
+
+
+def _store(target: Path, value) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}")
+    tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(target)
+
+
+def _fetch(target: Path):
+    try:
+        with open(target, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+        return None
+
+
+@dataclass
+class Cache:
+    """The previous build's results, read from build/.cache/state.pickle."""
+
+    key: str = ""
+    docs: dict[str, DocStamp] = field(default_factory=dict)     # path -> its stamp
+    numbers: dict[str, int] = field(default_factory=dict)      # path -> stable document number
+    pages: dict[str, str] = field(default_factory=dict)        # output file -> key of its inputs
+    shards: dict[str, str] = field(default_factory=dict)       # search shard -> key of its pages
+
+
+def _global_key(config: Config) -> str:
+    """What invalidates the whole cache: the toolkit, the schema and the theme."""
+    h = hashlib.sha256(f"{CACHE_VERSION} {__version__} {config.base_url} {config.title}".encode())
+    files = SchemaFiles(config.odd)
+    for p in (files.odd, files.rng, files.sch):
+        h.update(p.read_bytes() if p.exists() else b"")
+    for folder in (Path(__file__).parent / "templates", Path(__file__).parent / "static",
+                   Path(__file__).parent / "render", config.root / "templates"):
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    h.update(p.name.encode())
+                    h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _load_cache(folder: Path, key: str) -> Cache:
+    try:
+        with open(folder / "state.pickle", "rb") as fh:
+            cache = pickle.load(fh)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+        return Cache(key)
+    if not isinstance(cache, Cache) or cache.key != key:
+        return Cache(key)
+    return cache
+
+
+def _save_cache(folder: Path, cache: Cache) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "state.pickle.tmp"
+    with open(tmp, "wb") as fh:
+        pickle.dump(cache, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(folder / "state.pickle")
+
+
+def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: Path | None,
+           consume) -> list[tuple[Path, DocStamp]]:
+    """Phase 1 for every document of tei/: its result from the cache where the file is unchanged,
+    else from reading it once. Each DocResult goes to `consume` and is not kept."""
+    paths = [Path(os.path.abspath(p)) for p in collect([config.tei])] if config.tei.is_dir() else []
+    stamps: dict[Path, DocStamp] = {}
+    todo: list[tuple[int, Path]] = []
+    for path in paths:
+        key = str(path)
+        number = cache.numbers.setdefault(key, len(cache.numbers))
+        old = cache.docs.get(key)
+        if old is not None and old.number == number:
+            try:
+                st = path.stat()
+            except OSError:
+                st = None
+            if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp:
+                result = _fetch(folder / "docs" / f"{old.digest}-{number}.pickle")
+                if result is not None and (result.record is None or result.record.letter is None
+                                           or (folder / "fragments" / f"{old.digest}.pickle").exists()):
+                    stamps[path] = old
+                    consume(result)
+                    continue
+        todo.append((number, path))
+    if todo:
+        jobs = jobs or (default_jobs() if len(todo) >= POOL_THRESHOLD else 1)
+        if jobs <= 1:
+            _init_gather(config.odd, folder)
+            parts = [_gather_chunk(todo, root)]
+        else:
+            chunks = [todo[i:i + CHUNK * 4] for i in range(0, len(todo), CHUNK * 4)]
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+            pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_gather, initargs=(config.odd, folder))
+            parts = pool.map(_gather_chunk, chunks, [root] * len(chunks))
+        try:
+            for light, merged in parts:
+                for path, stamp, result in light:
+                    stamps[path] = stamp
+                    consume(result)
+                consume(DocResult(Path(), [], merged, None))
+        finally:
+            if jobs > 1:
+                pool.shutdown()
+    cache.docs = {str(p): stamps[p] for p in paths}
+    return [(p, stamps[p]) for p in paths]
+
+
+# ---------------------------------------------------------------- phase 3: write
+
+_WRITE: "Writer | None" = None
+
+
+@dataclass
+class Writer:
+    """Writes letter pages and text files; shared with the worker processes (fork)."""
+
+    site: Site
+    corpus: Corpus
+    fragments: Path
+    html: Path
+    text: Path
+    previous_html: Path | None
+    previous_text: Path | None
+
+    def parts(self, letter: Letter) -> dict[str, str]:
+        with open(self.fragments / f"{self.digests[letter.id]}.pickle", "rb") as fh:
+            return pickle.load(fh)
+
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def write_letters(self, jobs: list[tuple[str, bool]]) -> None:
+        """(letter id, changed): render changed ones, hard-link the others from the previous build."""
+        for letter_id, changed in jobs:
+            letter = self.corpus.letter_index[letter_id]
+            page, txt = f"letters/{letter_id}.html", f"{letter_id}.txt"
+            if not changed and _link(self.previous_html, page, self.html) and _link(self.previous_text, txt, self.text):
+                continue
+            parts = self.parts(letter)
+            _write(self.html / page, self.site.letter_page(letter, parts).encode("utf-8"))
+            _write(self.text / txt, text_letter(letter, parts).encode("utf-8"))
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _link(previous: Path | None, rel: str, folder: Path) -> bool:
+    if previous is None or not (previous / rel).is_file():
+        return False
+    target = folder / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(previous / rel, target)
+    except OSError:
+        shutil.copyfile(previous / rel, target)
+    return True
+
+
+def _write_chunk(jobs: list[tuple[str, bool]]) -> int:
+    _WRITE.write_letters(jobs)
+    return len(jobs)
+
+
+def text_letter(letter: Letter, parts: dict[str, str], width: int = 72) -> str:
+    """The plain-text file of one letter: a metadata header, the abstract, the body with endnotes."""
+    title = letter.subtitle or letter.title
+    lines = [title, "=" * min(width, len(title)), ""]
     meta = [
         ("Catalogue title", letter.title),
         ("From", letter.sender.name if letter.sender else ""),
@@ -51,138 +310,253 @@ def _text_letter(corpus: Corpus, letter, reporter: Reporter, width: int = 72) ->
         ("Signature", letter.signature or ""),
         ("Identifier", letter.id),
     ]
-    for kind in ("repliesTo", "repliedBy", "prev", "next"):
+    for kind, label in (("repliesTo", "Answers"), ("repliedBy", "Answered by"), ("prev", "Previous"), ("next", "Next")):
         if letter.links.get(kind):
-            meta.append(({"repliesTo": "Answers", "repliedBy": "Answered by", "prev": "Previous", "next": "Next"}[kind],
-                         letter.links[kind]))
-    for label, value in meta:
-        if value:
-            lines.append(f"{label + ':':<17}{value}")
+            meta.append((label, letter.links[kind]))
+    lines += [f"{label + ':':<17}{value}" for label, value in meta if value]
     lines.append("")
     if letter.abstract:
         lines += [textwrap.fill(letter.abstract, width), ""]
-    body = source.root.find("tei:text/tei:body", NS)
-    lines.append(render.render_text(body, reporter=reporter, source=source, width=width).rstrip("\n"))
+    lines.append(parts.get("text", "").rstrip("\n"))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def build_text(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    whole = [config.title, "=" * len(config.title), ""]
-    if corpus.edition is not None:
-        body = corpus.edition.root.find("tei:text/tei:body", NS)
-        whole.append(render.render_text(body, reporter=reporter, source=corpus.edition).rstrip("\n"))
-        whole.append("")
-    for letter in corpus.letters:
-        text = _text_letter(corpus, letter, reporter)
-        files[f"{letter.id}.txt"] = text.encode("utf-8")
-        whole += ["", "-" * 72, "", text.rstrip("\n")]
-    whole += ["", "-" * 72, "", "Registers", "========="]
-    for kind in REGISTER_KINDS:
-        whole += ["", kind.label, "-" * len(kind.label)]
-        for entry in sorted(corpus.entries[kind.key].values(), key=lambda e: e.name.casefold()):
-            line = f"{entry.name}"
-            if entry.description:
-                line += f": {entry.description}"
-            if entry.letters:
-                line += f" [{', '.join(entry.letters)}]"
-            whole.append(textwrap.fill(line, 72, subsequent_indent="    "))
-    files["edition.txt"] = ("\n".join(whole).rstrip("\n") + "\n").encode("utf-8")
-    return files
+def text_edition(corpus: Corpus, config: Config, text_dir: Path, reporter: Reporter) -> None:
+    """The whole edition in one file: introduction, every letter, the registers as an appendix."""
+    from . import render
+    from .tei import NS
+
+    with open(text_dir / "edition.txt", "w", encoding="utf-8") as out:
+        out.write(f"{config.title}\n{'=' * len(config.title)}\n\n")
+        if corpus.edition is not None:
+            body = corpus.edition.root.find("tei:text/tei:body", NS)
+            out.write(render.render_text(body, reporter=reporter, source=corpus.edition).rstrip("\n") + "\n")
+        for letter in corpus.letters:
+            out.write("\n" + "-" * 72 + "\n\n")
+            with open(text_dir / f"{letter.id}.txt", encoding="utf-8") as fh:
+                out.write(fh.read())
+        out.write("\n" + "-" * 72 + "\n\nRegisters\n=========\n")
+        for kind in REGISTER_KINDS:
+            out.write(f"\n{kind.label}\n{'-' * len(kind.label)}\n")
+            for entry in sorted(corpus.entries[kind.key].values(), key=lambda e: e.name.casefold()):
+                line = entry.name + (f": {entry.description}" if entry.description else "")
+                if entry.letters:
+                    line += f" [{', '.join(entry.letters)}]"
+                out.write(textwrap.fill(line, 72, subsequent_indent="    ") + "\n")
 
 
-def index_search(site: Path) -> None:
-    """Run Pagefind over a written HTML edition (adds site/pagefind/); raise BuildError if it fails."""
-    import subprocess
-    import sys
+# ---------------------------------------------------------------- search
 
-    proc = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
-                         f"{(proc.stderr or proc.stdout).strip()[-500:]}")
-
-
-#: Steps that run on an output folder once it is written, before it is swapped in.
-POSTPROCESS = {
-    "html": index_search,
-}
-
-#: The output formats: registry key = CLI word = output folder.
-BUILDERS = {
-    "html": build_html,
-    "text": build_text,
-}
+def _shards(letters: list[Letter]) -> dict[str, list[str]]:
+    ids = sorted(l.id for l in letters)
+    count = max(1, -(-len(ids) // SHARD_SIZE))
+    shards: dict[str, list[str]] = {f"shard-{i:03d}": [] for i in range(count)}
+    for letter_id in ids:
+        n = int(hashlib.sha256(letter_id.encode()).hexdigest(), 16) % count
+        shards[f"shard-{n:03d}"].append(letter_id)
+    return shards
 
 
-def make_exports(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter,
-                 built: dict[str, dict[str, bytes]], names: list[str] | None = None) -> dict[str, bytes]:
-    """The library exports (edition.export), from the corpus and the built HTML and text."""
-    from .export import ExportContext, export
+def index_search(html: Path, previous: Path | None, shards: dict[str, list[str]], page_keys: dict[str, str],
+                 cache: Cache) -> list[str]:
+    """Index each shard of letter pages with Pagefind (only shards whose pages changed); return those indexed."""
+    import json
 
-    return export(ExportContext(corpus, config, schema, reporter, built, admin_email=config.contact), names)
+    keys = {name: hashlib.sha256("".join(page_keys[i] for i in ids).encode()).hexdigest() for name, ids in shards.items()}
+    todo = []
+    for name in shards:
+        if cache.shards.get(name) == keys[name] and previous is not None and (previous / "pagefind" / name).is_dir():
+            shutil.copytree(previous / "pagefind" / name, html / "pagefind" / name, copy_function=os.link)
+        else:
+            todo.append(name)
+
+    def run(name: str) -> None:
+        with tempfile.TemporaryDirectory(dir=html.parent) as tmp:
+            site = Path(tmp)
+            (site / "letters").mkdir()
+            for letter_id in shards[name]:
+                os.link(html / "letters" / f"{letter_id}.html", site / "letters" / f"{letter_id}.html")
+            proc = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site),
+                                   "--output-path", str(html / "pagefind" / name)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
+                                 f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+
+    with ThreadPoolExecutor(max(1, min(len(todo), default_jobs()))) as pool:
+        list(pool.map(run, todo))
+    (html / "pagefind" / "shards.json").write_text(json.dumps(sorted(shards)), encoding="utf-8")
+    cache.shards = keys
+    return todo
 
 
-#: Everything `edition build` can write: the builders and the exports (build/export/).
-OUTPUTS = (*BUILDERS, "export")
+# ---------------------------------------------------------------- the build
+
+#: Everything `edition build` can write: key = CLI word = output folder.
+OUTPUTS = ("html", "text", "export")
 
 
 @dataclass
 class BuildResult:
-    outputs: dict[str, int]      # format -> number of files written
+    outputs: dict[str, int]      # output -> number of files
     left_out: list[Path]         # invalid documents left out (with skip_invalid)
+    timings: dict[str, float] = field(default_factory=dict)
+    reindexed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+def _peak_mb() -> float:
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except (ImportError, OSError):
+        return 0.0
 
 
 def _no_progress(step: str) -> None:
     pass
 
 
+def _count(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
 def build(config: Config, reporter: Reporter, formats: list[str] | None = None, *,
-          skip_invalid: bool = False, progress=_no_progress) -> BuildResult:
-    """Validate, render every format, then swap the outputs in.
+          skip_invalid: bool = False, full: bool = False, jobs: int | None = None,
+          progress=_no_progress, export_names: list[str] | None = None) -> BuildResult:
+    """Validate, render every output, then swap them in (see the module docstring)."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
 
-    With `skip_invalid`, documents with errors are left out (and returned) instead of stopping
-    the build. `progress(step)` is called before each step, for a display on a terminal.
-    """
-    from .diagnostics import ERROR
-    from .validate import Validator
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(timings.get(name, 0) + now - clock, 3)
+        timings[f"{name} (peak MB of this process so far)"] = round(_peak_mb(), 1)
+        clock = now
 
-    progress("validating")
-    validator = Validator(config)
-    validator.run(None, reporter)
+    names = [n for n in OUTPUTS if n in (formats or OUTPUTS)]
+    cache_dir = config.build / ".cache"
+    fragments = cache_dir / "fragments"
+    fragments.mkdir(parents=True, exist_ok=True)
+    key = _global_key(config)
+    cache = Cache(key) if full else _load_cache(cache_dir, key)
+    previous_keys = dict(cache.pages)
+
+    # 1. gather: one pass, each document's result merged as it arrives
+    progress("reading and checking")
+    (cache_dir / "docs").mkdir(parents=True, exist_ok=True)
+    index = integrity.CorpusIndex()
+    records: dict[Path, DocumentRecord] = {}
+    errors: set[Path] = set()
+
+    def consume(r: DocResult) -> None:
+        reporter.diagnostics.extend(r.diagnostics)
+        index.merge(r.index)
+        if any(d.level == ERROR for d in r.diagnostics):
+            errors.add(r.path)
+        if r.record is not None:
+            records[r.path] = r.record
+
+    stamps = gather(config, cache, cache_dir, jobs, reporter.root, consume)
+    lap("read and check")
+
+    # 2. corpus checks
+    integrity.check(index, reporter)
+    del index
+    if SchemaFiles(config.odd).stale():
+        reporter.warning("schema.stale", "the generated schema differs from the ODD", config.odd, 1, 1,
+                         hint="run `edition schema` to regenerate it")
     left_out: list[Path] = []
     if reporter.failed():
         if not skip_invalid:
             raise BuildError("the edition has errors (listed above); nothing was written, the previous build is intact")
-        left_out = sorted({config.root / d.path if not Path(d.path).is_absolute() else Path(d.path)
-                           for d in reporter.diagnostics if d.level == ERROR})
+        bad = {d.path for d in reporter.diagnostics if d.level == ERROR}
+        left_out = sorted(p for p, _ in stamps if p in errors or reporter.display_path(p) in bad)
         reporter.diagnostics = [d for d in reporter.diagnostics if d.level != ERROR]
-    corpus = load_corpus(config.tei, exclude={p.resolve() for p in left_out})
-    names = formats or [*BUILDERS, "export"]
-    built: dict[str, dict[str, bytes]] = {}
-    for name in BUILDERS:
-        # the exports need every built output (the bag holds them), so they are made even when not written
-        if name in names or "export" in names:
-            progress(f"rendering {name}")
-            built[name] = BUILDERS[name](corpus, config, validator.schema, reporter)
-    outputs = {name: files for name, files in built.items() if name in names}
-    if "export" in names:
-        progress("exporting")
-        outputs["export"] = make_exports(corpus, config, validator.schema, reporter, built)
-    if reporter.failed():
-        raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
+    excluded = set(left_out)
+    kept = [(p, s) for p, s in stamps if p not in excluded and p in records]
+    edition_paths = [p for p, _ in kept if records[p].is_edition]
+    edition_source = read_xml(edition_paths[0]) if edition_paths else None
+    corpus = assemble(config.tei, [records[p] for p, _ in kept], edition_source)
+    digests = {records[p].letter.id: s.digest for p, s in kept if records[p].letter is not None}
+    del records
+    lap("corpus checks")
+
+    schema = load_schema(config.odd)
+    site = Site(corpus, config, schema, reporter,
+                fragments=lambda letter: _load_parts(fragments, digests[letter.id]))
     config.build.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=config.build))
+    result = BuildResult({}, left_out, timings)
     try:
-        for name, files in outputs.items():
-            progress(f"writing {name}")
-            for rel, data in sorted(files.items()):
-                target = staging / name / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            if name in POSTPROCESS:
-                progress(f"indexing {name}")
-                POSTPROCESS[name](staging / name)
-        for name in outputs:
+        html, text = staging / "html", staging / "text"
+        html.mkdir()
+        text.mkdir()
+        previous_html = config.build / "html" if (config.build / "html").is_dir() and not full else None
+        previous_text = config.build / "text" if (config.build / "text").is_dir() and not full else None
+
+        # 3. write: letter pages and text files, changed ones only
+        progress("writing pages")
+        page_keys = {l.id: site.letter_key(l, digests[l.id]) for l in corpus.letters}
+        changed = [i for i, k in page_keys.items() if previous_keys.get(i) != k]
+        result.changed = changed
+        global _WRITE
+        _WRITE = Writer(site, corpus, fragments, html, text, previous_html, previous_text, digests)
+        work = [(l.id, l.id in set(changed)) for l in corpus.letters]
+        to_render = sum(1 for _, c in work if c)
+        pool = None
+        if to_render >= POOL_THRESHOLD and (jobs or default_jobs()) > 1:
+            chunks = [work[i:i + CHUNK] for i in range(0, len(work), CHUNK)]
+            pool = ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork"))
+            pending = [pool.submit(_write_chunk, chunk) for chunk in chunks]
+        else:
+            _WRITE.write_letters(work)
+        # the lists and registers are made here meanwhile, while the pool writes the letters
+        for rel, page in site.global_pages().items():
+            _write(html / rel, page.encode("utf-8"))
+        static = resources.files("edition") / "static"
+        for item in sorted(static.iterdir(), key=lambda p: p.name):
+            if item.is_file():
+                _write(html / "static" / item.name, item.read_bytes())
+        if pool is not None:
+            try:
+                for future in pending:
+                    future.result()
+            finally:
+                pool.shutdown()
+        lap("render pages")
+        text_edition(corpus, config, text, reporter)
+        lap("render text edition")
+
+        progress("indexing for search")
+        result.reindexed = index_search(html, previous_html, _shards(corpus.letters), page_keys, cache)
+        lap("search index")
+        if reporter.failed():
+            raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
+
+        # 4. exports
+        if "export" in names:
+            from .export import export, update
+            from .output import Output
+
+            progress("exporting")
+            built = {"html": html, "text": text}
+            make = lambda out: export_context(corpus, config, schema, reporter, built, out, digests, fragments)  # noqa: E731
+            if export_names:
+                # `edition export NAME...`: only these, into the existing build/export/
+                update(config.build / "export", make, export_names)
+                names = [n for n in names if n != "export"]
+                result.outputs["export"] = _count(config.build / "export")
+            else:
+                export(make(Output(staging / "export")))
+            lap("export")
+            if reporter.failed():
+                raise BuildError("the exports reported errors (listed above); nothing was written, the previous build is intact")
+
+        # 5. swap
+        progress("replacing the previous build")
+        for name in names:
             final = config.build / name
             old = config.build / f".old-{name}"
             if old.exists():
@@ -192,6 +566,39 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
             (staging / name).rename(final)
             if old.exists():
                 shutil.rmtree(old)
+            result.outputs[name] = _count(final)
+        cache.pages = page_keys
+        _save_cache(cache_dir, cache)
+        _prune(cache_dir, {s.digest for _, s in stamps})
+        lap("swap")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult({name: len(files) for name, files in outputs.items()}, left_out)
+    return result
+
+
+def _load_parts(fragments: Path, digest: str) -> dict[str, str]:
+    with open(fragments / f"{digest}.pickle", "rb") as fh:
+        return pickle.load(fh)
+
+
+def _prune(cache_dir: Path, keep: set[str]) -> None:
+    """Forget cached results of documents that are gone or changed."""
+    for p in (cache_dir / "fragments").glob("*.pickle"):
+        if p.stem not in keep:
+            p.unlink(missing_ok=True)
+    for p in (cache_dir / "docs").glob("*.pickle"):
+        if p.stem.split("-", 1)[0] not in keep:
+            p.unlink(missing_ok=True)
+
+
+def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, built: dict[str, Path],
+                   out, digests: dict[str, str], fragments: Path):
+    """The exports' context: the staged outputs, and the letters' bodies as rendered in phase 1."""
+    from . import render
+    from .export import ExportContext
+
+    def rendered(letter_id: str, resolve) -> dict[str, str]:
+        parts = _load_parts(fragments, digests[letter_id])
+        return {k: render.fill_links(v, resolve) for k, v in parts.items() if k in ("regest", "commentary")}
+
+    return ExportContext(corpus, config, schema, reporter, built, out, admin_email=config.contact, rendered=rendered)

@@ -95,19 +95,8 @@ def schema(ctx: click.Context, check: bool) -> None:
     click.echo(f"schema up to date: {files.rng.name}, {files.sch.name}")
 
 
-@main.command()
-@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["html", "text", "export"]),
-              help="Build only these outputs (default: all: html, text, export).")
-@click.option("--skip-invalid", is_flag=True,
-              help="Leave documents with errors out of the build (they are listed) instead of stopping.")
-@click.pass_context
-def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool) -> None:
-    """Validate, then write the HTML edition (build/html), the plain-text edition (build/text) and the library exports (build/export).
-
-    The outputs are written to a staging folder and swapped in only when everything succeeded:
-    a failed build leaves the previous output intact. Exit status 1 when the edition has errors.
-    A progress line is shown on a terminal (not in CI or when output is redirected).
-    """
+def _run_build(ctx: click.Context, formats: list[str] | None, *, skip_invalid: bool = False, full: bool = False,
+               jobs: int | None = None, timings: bool = False, export_names: list[str] | None = None):
     import os
 
     from .build import build as run_build
@@ -121,7 +110,8 @@ def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool) -> N
             click.echo(f"\r\033[K{step}…", err=True, nl=False)
 
     try:
-        result = run_build(cfg, reporter, list(formats) or None, skip_invalid=skip_invalid, progress=progress)
+        result = run_build(cfg, reporter, formats, skip_invalid=skip_invalid, full=full, jobs=jobs,
+                           progress=progress, export_names=export_names)
     finally:
         if interactive:
             click.echo("\r\033[K", err=True, nl=False)
@@ -131,6 +121,34 @@ def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool) -> N
         click.echo(f"left out (invalid): {reporter.display_path(path)}", err=True)
     for name, count in result.outputs.items():
         click.echo(f"{name}: {count} files in {cfg.build / name}")
+    if timings:
+        for phase, value in result.timings.items():
+            click.echo(f"memory: {phase} {value:.0f}" if "MB" in phase else f"timing: {phase} {value:.2f} s")
+        click.echo(f"letters rendered again: {len(result.changed)}; search shards indexed again: {len(result.reindexed)}")
+    return result
+
+
+@main.command()
+@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["html", "text", "export"]),
+              help="Build only these outputs (default: all: html, text, export).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Leave documents with errors out of the build (they are listed) instead of stopping.")
+@click.option("--full", is_flag=True, help="Ignore the cache of the previous build and make everything again.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes to use (default: one per core for large editions).")
+@click.option("--timings", is_flag=True, help="Print how long each phase took.")
+@click.pass_context
+def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool, full: bool, jobs: int | None,
+          timings: bool) -> None:
+    """Validate, then write the HTML edition (build/html), the plain-text edition (build/text) and the library exports (build/export).
+
+    Only what changed since the previous build is made again (letters, their neighbours, the
+    lists and registers that name them, their search shard); `--full` ignores that cache.
+    The outputs are written to a staging folder and swapped in only when everything succeeded:
+    a failed build leaves the previous output intact. Exit status 1 when the edition has errors.
+    A progress line is shown on a terminal (not in CI or when output is redirected).
+    """
+    _run_build(ctx, list(formats) or None, skip_invalid=skip_invalid, full=full, jobs=jobs, timings=timings)
 
 
 @main.command("export")
@@ -141,32 +159,12 @@ def export_(ctx: click.Context, names: tuple[str, ...]) -> None:
 
     FORMAT is one of: tei, cmif, oai-pmh, marc, mods, epub, data, bag.
     """
-    from .build import BUILDERS, BuildError, make_exports
-    from .corpus import load as load_corpus
-    from .export import EXPORTERS, write
-    from .validate import Validator
+    from .export import EXPORTERS
 
     unknown = [n for n in names if n not in EXPORTERS]
     if unknown:
         raise click.BadParameter(f"{', '.join(unknown)} (choose from {', '.join(EXPORTERS)})", param_hint="FORMAT")
-    cfg = _config(ctx)
-    reporter = Reporter(root=Path.cwd())
-    try:
-        validator = Validator(cfg)
-        validator.run(None, reporter)
-        if reporter.failed():
-            raise BuildError("the edition has errors (listed above); nothing was exported")
-        corpus = load_corpus(cfg.tei)
-        built = {name: b(corpus, cfg, validator.schema, reporter) for name, b in BUILDERS.items()}
-        files = make_exports(corpus, cfg, validator.schema, reporter, built, list(names) or None)
-        if reporter.failed():
-            raise BuildError("the export reported errors (listed above); nothing was written")
-        written = write(cfg.build / "export", files)
-    finally:
-        for d in reporter.sorted():
-            click.echo(d.format(), err=True)
-    for name in written:
-        click.echo(f"export: {cfg.build / 'export' / name}")
+    _run_build(ctx, ["export"], export_names=list(names) or None)
 
 
 @main.command()

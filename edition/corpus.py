@@ -92,6 +92,8 @@ class Letter:
     categories: dict[str, str]                # taxonomy id -> category id (phases, kinds)
     signature: str | None
     references: list[str]                     # register ids named in the document, in order, with repeats
+    source_rows: list[tuple[str, str, str | None]] = field(default_factory=list)   # msIdentifier: (part, text, cert)
+    translations: list[tuple[str, str, str | None]] = field(default_factory=list)  # (type, URL, cert)
 
     @property
     def date(self) -> str:
@@ -108,6 +110,10 @@ class Corpus:
     letters: list[Letter]                                # in chronological order
     entries: dict[str, dict[str, Entry]]                 # register key -> id -> entry
     edition: Source | None
+    letter_index: dict[str, Letter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.letter_index = {l.id: l for l in self.letters}
 
     def entry(self, xml_id: str) -> Entry | None:
         for entries in self.entries.values():
@@ -116,7 +122,7 @@ class Corpus:
         return None
 
     def letter(self, xml_id: str) -> Letter | None:
-        return next((l for l in self.letters if l.id == xml_id), None)
+        return self.letter_index.get(xml_id)
 
 
 _PARTY = etree.XPath("tei:persName[1] | tei:orgName[1]", namespaces=NS)
@@ -160,6 +166,10 @@ def _letter(source: Source) -> Letter:
         if token.startswith("#")
     ]
     signature = header.find("tei:fileDesc/tei:sourceDesc/tei:msDesc/tei:msIdentifier/tei:idno[@type='signature']", NS)
+    ms = header.find("tei:fileDesc/tei:sourceDesc/tei:msDesc/tei:msIdentifier", NS)
+    source_rows = [(local_name(c.tag), _text(c), c.get("cert")) for c in (ms if ms is not None else []) if isinstance(c.tag, str)]
+    translations = [(r.get("type") or "link", r.get("target", ""), r.get("cert"))
+                    for r in header.iterfind("tei:fileDesc/tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS)]
     return Letter(
         id=root.get(XML_ID) or source.path.stem,
         path=source.path,
@@ -175,6 +185,8 @@ def _letter(source: Source) -> Letter:
         categories=categories,
         signature=_text(signature) if signature is not None else None,
         references=references,
+        source_rows=source_rows,
+        translations=translations,
     )
 
 
@@ -217,27 +229,28 @@ def _entries(source: Source) -> list[Entry]:
     return out
 
 
-def load(tei_dir: Path, exclude: set[Path] | frozenset = frozenset()) -> Corpus:
-    """Read every document under `tei_dir` but those in `exclude` (resolved paths).
+@dataclass
+class DocumentRecord:
+    """What one document contributes to the corpus model (small; cached between builds)."""
 
-    Unreadable documents stop the load: validate first.
-    """
-    letters: list[Letter] = []
+    letter: Letter | None
+    entries: list[Entry]
+    is_edition: bool
+
+
+def read_document(source: Source) -> DocumentRecord:
+    root = source.root
+    letter = _letter(source) if root.find("tei:teiHeader/tei:profileDesc/tei:correspDesc", NS) is not None else None
+    return DocumentRecord(letter, _entries(source), root.get(XML_ID) == "edition")
+
+
+def assemble(tei_dir: Path, records: list[DocumentRecord], edition: Source | None) -> Corpus:
+    """Phase two: the corpus from every document's record, with the back-links from entries to letters."""
+    letters = [r.letter for r in records if r.letter is not None]
     entries: dict[str, dict[str, Entry]] = {k.key: {} for k in REGISTER_KINDS}
-    edition = None
-    for path in sorted(tei_dir.rglob("*.xml")):
-        if path.resolve() in exclude:
-            continue
-        try:
-            source = read_xml(path)
-        except XMLInputError as exc:
-            raise EditionError(f"{exc.message} (run `edition validate`)", path, exc.line) from None
-        root = source.root
-        if root.find("tei:teiHeader/tei:profileDesc/tei:correspDesc", NS) is not None:
-            letters.append(_letter(source))
-        elif root.get(XML_ID) == "edition":
-            edition = source
-        for e in _entries(source):
+    for r in records:
+        for e in r.entries:
+            e.letters = []
             entries[e.kind.key][e.id] = e
     letters.sort(key=lambda l: (l.date, l.id))
     corpus = Corpus(tei_dir, letters, entries, edition)
@@ -247,3 +260,24 @@ def load(tei_dir: Path, exclude: set[Path] | frozenset = frozenset()) -> Corpus:
             if entry is not None:
                 entry.letters.append(letter.id)
     return corpus
+
+
+def load(tei_dir: Path, exclude: set[Path] | frozenset = frozenset()) -> Corpus:
+    """Read every document under `tei_dir` but those in `exclude` (resolved paths).
+
+    Unreadable documents stop the load: validate first.
+    """
+    records: list[DocumentRecord] = []
+    edition = None
+    for path in sorted(tei_dir.rglob("*.xml")):
+        if path.resolve() in exclude:
+            continue
+        try:
+            source = read_xml(path)
+        except XMLInputError as exc:
+            raise EditionError(f"{exc.message} (run `edition validate`)", path, exc.line) from None
+        record = read_document(source)
+        if record.is_edition:
+            edition = source
+        records.append(record)
+    return assemble(tei_dir, records, edition)

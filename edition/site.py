@@ -6,11 +6,12 @@ A project overrides the default theme file by file in its own `templates/` folde
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import render
 from .config import Config
@@ -18,7 +19,7 @@ from .corpus import REGISTER_KINDS, Corpus, Entry, Letter
 from .diagnostics import Reporter
 from .odd import Schema
 from .scaffold import human_date
-from .tei import NS
+from .tei import NS, Source, read_xml
 
 #: Authority id type -> URL pattern; one table for every register kind.
 AUTHORITY_URLS = {
@@ -48,6 +49,7 @@ class EntryView:
     geo: str | None
     authorities: list[Link]
     letters: list[Link]
+    letters_html: Markup = Markup("")   # the same list as <li> items, pre-rendered for speed
 
 
 @dataclass
@@ -96,6 +98,22 @@ def _dates(letter: Letter) -> str:
     return "; ".join(out)
 
 
+def letter_fragments(source: Source, reporter: Reporter | None) -> dict[str, str]:
+    """A letter's body rendered once, for every output: the regest and commentary as HTML with
+    internal links left to be filled in (render.deferred), and the whole body as plain text."""
+    body = source.root.find("tei:text/tei:body", NS)
+    out: dict[str, str] = {}
+    if body is None:
+        return out
+    for div in body.iterfind("tei:div", NS):
+        kind = div.get("type")
+        if kind in ("regest", "commentary") and kind not in out:
+            out[kind] = render.render_html(div, resolve=render.deferred, reporter=reporter, source=source,
+                                           heading_level=2, id_prefix=f"{kind}-").fragment
+    out["text"] = render.render_text(body, reporter=reporter, source=source)
+    return out
+
+
 def environment(config: Config) -> jinja2.Environment:
     """The one Jinja2 environment: autoescape on, StrictUndefined, project templates over the default theme."""
     loaders: list[jinja2.BaseLoader] = []
@@ -110,8 +128,11 @@ def environment(config: Config) -> jinja2.Environment:
 class Site:
     """Gathers every view model first (phase one), then writes the pages (phase two)."""
 
-    def __init__(self, corpus: Corpus, config: Config, schema: Schema, reporter: Reporter):
+    def __init__(self, corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, fragments=None):
+        """`fragments(letter)` gives a letter's pre-rendered parts (see `letter_fragments`); without it,
+        letters are parsed and rendered here."""
         self.corpus, self.config, self.schema, self.reporter = corpus, config, schema, reporter
+        self.fragments = fragments
         self.categories = self._categories()
         self.letters_by_id = {l.id: l for l in corpus.letters}
 
@@ -140,31 +161,15 @@ class Site:
         return out
 
     # ------------------------------------------------------------ views
-    def letter_view(self, letter: Letter) -> LetterView:
-        from .tei import read_xml
-
-        source = read_xml(letter.path)
-        root = source.root
+    def letter_view(self, letter: Letter, parts: dict[str, str] | None = None) -> LetterView:
+        """The view of a letter; with its rendered `parts` (see letter_fragments) for its own page."""
         resolve = self.resolver("../")
-        body = root.find("tei:text/tei:body", NS)
-        regest = body.find("tei:div[@type='regest']", NS)
-        commentary = body.find("tei:div[@type='commentary']", NS)
-        parts = [d for d in (regest, commentary) if d is not None]
-        rendered = [render.render_html(d, resolve=resolve, reporter=self.reporter, source=source, heading_level=2,
-                                       id_prefix=f"{d.get('type')}-") for d in parts]
-        ms = root.find(".//tei:sourceDesc/tei:msDesc/tei:msIdentifier", NS)
-        source_rows = []
-        if ms is not None:
-            for child in ms:
-                if isinstance(child.tag, str):
-                    label = child.tag.rsplit("}", 1)[-1]
-                    text = " ".join("".join(child.itertext()).split())
-                    if child.get("cert") in ("low", "medium"):
-                        text += " (not verified)"
-                    source_rows.append(({"idno": "Signature"}.get(label, label.capitalize()), text))
-        translations = [Link(r.get("type") or "link", r.get("target"))
-                        for r in root.iterfind(".//tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS)
-                        if (r.get("target") or "").startswith(("https://", "http://"))]
+        rendered = {k: Markup(render.fill_links(v, resolve)) for k, v in (parts or {}).items()
+                    if k in ("regest", "commentary")}
+        source_rows = [({"idno": "Signature"}.get(part, part.capitalize()),
+                        text + (" (not verified)" if cert in ("low", "medium") else ""))
+                       for part, text, cert in letter.source_rows]
+        translations = [Link(kind, url) for kind, url, _ in letter.translations if url.startswith(("https://", "http://"))]
         links = []
         for kind in ("repliesTo", "repliedBy", "prev", "next"):
             target = letter.links.get(kind)
@@ -194,8 +199,8 @@ class Site:
             source=source_rows,
             translations=translations,
             links=links,
-            regest=Markup(rendered[0].fragment) if rendered else Markup(""),
-            commentary=Markup(rendered[1].fragment) if len(rendered) > 1 else Markup(""),
+            regest=rendered.get("regest", Markup("")),
+            commentary=rendered.get("commentary", Markup("")),
         )
         base = self.config.base_url.rstrip("/") + "/" if self.config.base_url else ""
         view.cite = f"{view.subtitle}. In: {self.config.title}. {base}{view.url}"
@@ -208,8 +213,19 @@ class Site:
         authorities = [Link(AUTHORITY_URLS[t][0] + " " + v, AUTHORITY_URLS[t][1].format(v))
                        for t, v in sorted(entry.idnos.items()) if t in AUTHORITY_URLS]
         letters = [Link(self.letters_by_id[l].subtitle or l, f"letters/{l}.html") for l in entry.letters if l in self.letters_by_id]
+        items = self._backlink_items()
+        letters_html = Markup("".join(items[l] for l in entry.letters if l in items))
         return EntryView(entry.id, entry.name, list(entry.variants), entry.description, dates, entry.geo,
-                         authorities, letters)
+                         authorities, letters, letters_html)
+
+    def _backlink_items(self) -> dict[str, str]:
+        """Each letter's <li> in the back-link lists, escaped once (a register may list it thousands of times)."""
+        cached = getattr(self, "_items", None)
+        if cached is None:
+            cached = self._items = {
+                l.id: f'<li><a href="letters/{escape(l.id)}.html">{escape(l.subtitle or l.id)}</a></li>'
+                for l in self.corpus.letters}
+        return cached
 
     def edition_sections(self) -> list[Markup]:
         if self.corpus.edition is None:
@@ -237,24 +253,42 @@ class Site:
         }
 
     # ------------------------------------------------------------ pages
-    def pages(self) -> dict[str, str]:
-        """Every page of the site: relative path -> HTML text."""
-        env = environment(self.config)
-        letters = [self.letter_view(l) for l in self.corpus.letters]
+    def _render(self, path: str, template: str, **context) -> str:
+        env = getattr(self, "_env", None)
+        if env is None:
+            env = self._env = environment(self.config)
         common = {"title": self.config.title, "registers": [(k.key, k.label) for k in REGISTER_KINDS]}
+        return env.get_template(template).render(root="../" * path.count("/"), page=path, **common, **context)
+
+    def parts(self, letter: Letter) -> dict[str, str]:
+        if self.fragments is not None:
+            return self.fragments(letter)
+        return letter_fragments(read_xml(letter.path), self.reporter)
+
+    def letter_page(self, letter: Letter, parts: dict[str, str]) -> str:
+        view = self.letter_view(letter, parts)
+        return self._render(view.url, "letter.html", letter=view)
+
+    def letter_key(self, letter: Letter, digest: str) -> str:
+        """A key of everything a letter's page and text file show: it changes when they must be made again."""
+        related = [(kind, target, (self.letters_by_id[target].subtitle if target in self.letters_by_id else None))
+                   for kind, target in sorted(letter.links.items())]
+        resolvable = [(ref, self.url_for(ref)) for ref in sorted(set(letter.references))]
+        categories = [self.categories.get(k) for k in (*letter.keywords, *letter.categories.values())]
+        return hashlib.sha256(repr((digest, letter, related, resolvable, categories)).encode("utf-8")).hexdigest()
+
+    def global_pages(self) -> dict[str, str]:
+        """The pages that list or count the whole edition (everything but the letters' own pages)."""
+        letters = [self.letter_view(l) for l in self.corpus.letters]
         out: dict[str, str] = {}
 
         def page(path: str, template: str, **context) -> None:
-            depth = path.count("/")
-            out[path] = env.get_template(template).render(root="../" * depth, page=path, **common, **context)
+            out[path] = self._render(path, template, **context)
 
-        sections = self.edition_sections()
-        page("index.html", "index.html", sections=sections, letters=letters, charts=self.charts(letters))
+        page("index.html", "index.html", sections=self.edition_sections(), letters=letters, charts=self.charts(letters))
         phases = [(k, v) for k, v in self.categories.items() if k.startswith("phase-")]
         years = sorted({l.year for l in letters})
         page("letters.html", "letters.html", letters=letters, phases=phases, years=years)
-        for view in letters:
-            page(view.url, "letter.html", letter=view)
         for kind in REGISTER_KINDS:
             entries = sorted((self.entry_view(e) for e in self.corpus.entries[kind.key].values()),
                              key=lambda e: e.name.casefold())
@@ -264,4 +298,11 @@ class Site:
              persons=sorted({p for l in letters for p in l.persons}, key=str.casefold))
         page("guidelines.html", "guidelines.html", schema=self.schema,
              elements=sorted(self.schema.elements.values(), key=lambda e: e.name.casefold()))
+        return out
+
+    def pages(self) -> dict[str, str]:
+        """Every page of the site: relative path -> HTML text (for small editions and tests)."""
+        out = self.global_pages()
+        for letter in self.corpus.letters:
+            out[f"letters/{letter.id}.html"] = self.letter_page(letter, self.parts(letter))
         return out

@@ -29,8 +29,9 @@ def _build(project: Path):
 
 
 def _digest(folder: Path) -> dict[str, str]:
+    """Checksums of the outputs (html/, text/, export/); the cache in .cache/ is not an output."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".cache" not in p.relative_to(folder).parts}
 
 
 def test_build_writes_both_editions(project):
@@ -176,3 +177,34 @@ def test_export_command_writes_one_format_and_rejects_unknown_ones(project):
     assert not (project / "build" / "export" / "edition.epub").exists()
     bad = runner.invoke(main, ["-C", str(project), "export", "marcxml"])
     assert bad.exit_code == 2 and "marcxml" in bad.output
+
+
+def test_an_incremental_rebuild_equals_a_full_build(project):
+    """After an editor corrects one letter, the rebuild redoes only what depends on it,
+    and its output is byte for byte what a full build of the same sources gives."""
+    assert _build(project).exit_code == 0
+    letter = project / "tei" / "letters" / "tk-007.xml"
+    text = letter.read_text(encoding="utf-8")
+    start = text.index("<p>", text.index('<div type="regest">'))
+    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
+    runner = CliRunner()
+    rebuild = runner.invoke(main, ["-C", str(project), "build", "--timings"])
+    assert rebuild.exit_code == 0, rebuild.output
+    assert "letters rendered again: 1;" in rebuild.output
+    incremental = _digest(project / "build")
+    assert "Corrected." in (project / "build" / "html" / "letters" / "tk-007.html").read_text(encoding="utf-8")
+    full = runner.invoke(main, ["-C", str(project), "build", "--full"])
+    assert full.exit_code == 0, full.output
+    assert _digest(project / "build") == incremental
+
+
+def test_a_changed_subtitle_renders_the_neighbours_again(project):
+    assert _build(project).exit_code == 0
+    letter = project / "tei" / "letters" / "tk-007.xml"
+    text = letter.read_text(encoding="utf-8")
+    letter.write_text(text.replace('<title type="sub">', '<title type="sub">Revised: ', 1), encoding="utf-8")
+    result = CliRunner().invoke(main, ["-C", str(project), "build", "--timings"])
+    assert result.exit_code == 0, result.output
+    # tk-007 itself and the letters that link to it by its short title (prev, next)
+    assert "letters rendered again: 3;" in result.output
+    assert "Revised: " in (project / "build" / "html" / "letters" / "tk-008.html").read_text(encoding="utf-8")

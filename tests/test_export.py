@@ -3,6 +3,8 @@
 CMIF: the official RELAX NG and Schematron (run as XSLT 2 by Saxon); teiCorpus: the project schema
 and tei_all; MARCXML: pymarc; EPUB: epubcheck; BagIt: bagit-python; OAI-PMH and MODS: their
 structure checked by hand (their XML Schemas are not available offline); JSON: its documented shape.
+The exports write into an Output folder; the HTML and text editions they take in are built first,
+into a staging folder, by `edition.build.build`.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import os
 import re
 import shutil
 import subprocess
+import time
+import tracemalloc
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -25,11 +29,14 @@ from lxml import etree
 
 from edition import config as config_mod
 from edition import corpus as corpus_mod
-from edition import odd
-from edition.build import BUILDERS
+from edition import odd, render
+from edition.build import build
 from edition.diagnostics import Reporter
-from edition.export import EXPORTERS, ExportContext, ExportError, export, write
+from edition.export import EXPORTERS, ExportContext, ExportError, export, update
+from edition.export._common import document_facts, json_text, read_header, root_element_bytes, write_around
 from edition.export.cmif import bibl_id
+from edition.output import Output
+from edition.synth import synthesize
 from edition.tei import NS, TEI_NS, XML_ID, read_xml
 from edition.validate.schematron import Schematron, check as schematron_check
 
@@ -49,31 +56,54 @@ OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 MODS = "http://www.loc.gov/mods/v3"
 
 
-def _context(admin_email: str | None = ADMIN, config=None) -> ExportContext:
-    config = config or config_mod.load(REPO)
-    corpus = corpus_mod.load(config.tei)
-    schema = odd.load(config.odd)
-    reporter = Reporter(root=REPO)
-    outputs = {name: BUILDERS[name](corpus, config, schema, reporter) for name in ("html", "text")}
-    return ExportContext(corpus, config, schema, reporter, outputs, admin_email=admin_email)
-
-
-def _write(files: dict[str, bytes], folder: Path) -> Path:
-    for rel, data in files.items():
-        target = folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return folder
+def _build(config, folder: Path) -> dict[str, Path]:
+    """Build the HTML and text editions of `config`'s project into `folder`: the outputs the exports take in."""
+    reporter = Reporter(root=config.root)
+    build(replace(config, build=folder), reporter, ["html", "text"])
+    assert not reporter.failed(), [d.format() for d in reporter.sorted()]
+    return {"html": folder / "html", "text": folder / "text"}
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def built(tmp_path_factory) -> dict[str, Path]:
+    """The repository's edition, built once (HTML and text) into a staging folder."""
+    return _build(config_mod.load(REPO), tmp_path_factory.mktemp("staging"))
+
+
+@pytest.fixture
+def context(built, tmp_path):
+    """context(...) -> an ExportContext of the repository's edition writing into a new folder below tmp_path."""
+    made = iter(range(1000))
+
+    def make(admin_email: str | None = ADMIN, config=None, rendered=None, out: Output | None = None) -> ExportContext:
+        config = config or config_mod.load(REPO)
+        corpus = corpus_mod.load(config.tei)
+        out = out if out is not None else Output(tmp_path / f"export-{next(made)}")
+        return ExportContext(corpus, config, odd.load(config.odd), Reporter(root=REPO), built, out,
+                             admin_email=admin_email, rendered=rendered)
+    return make
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder`, by its path relative to it."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _exported(ctx: ExportContext, names: list[str] | None = None) -> dict[str, bytes]:
+    export(ctx, names)
+    return _files(ctx.out.folder)
+
+
+@pytest.fixture(scope="module")
+def exported(built, tmp_path_factory):
     """Every export of the repository's edition, made once with a fixed SOURCE_DATE_EPOCH, on disk."""
+    folder = tmp_path_factory.mktemp("export") / "export"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-        ctx = _context()
-        files = export(ctx)
-    folder = _write(files, tmp_path_factory.mktemp("export"))
+        config = config_mod.load(REPO)
+        ctx = ExportContext(corpus_mod.load(config.tei), config, odd.load(config.odd), Reporter(root=REPO), built,
+                            Output(folder), admin_email=ADMIN)
+        files = _exported(ctx)
     return ctx, files, folder
 
 
@@ -90,11 +120,12 @@ def test_every_format_is_exported(exported):
                  "manifest.json"]:
         assert path in files, path
     assert list(EXPORTERS)[-1] == "bag"
+    assert set(ctx.exported) == set(EXPORTERS)
     assert not ctx.reporter.sorted(), [d.format() for d in ctx.reporter.sorted()]
 
 
 def test_manifest_lists_every_file_with_its_checksum(exported):
-    _, files, folder = exported
+    ctx, files, folder = exported
     doc = json.loads(files["manifest.json"])
     assert doc["version"] == 1
     paths = [f["path"] for f in doc["files"]]
@@ -104,50 +135,61 @@ def test_manifest_lists_every_file_with_its_checksum(exported):
         data = (folder / entry["path"]).read_bytes()
         assert entry["size"] == len(data), entry["path"]
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), entry["path"]
+        assert ctx.out.files[entry["path"]] == (entry["size"], entry["sha256"])
+    # the same text json.dumps makes
+    assert files["manifest.json"] == (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def test_exports_are_deterministic(monkeypatch):
+def test_exports_are_deterministic(context, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    first, second = export(_context()), export(_context())
+    first, second = _exported(context()), _exported(context())
     assert first.keys() == second.keys()
     differ = [path for path in first if first[path] != second[path]]
     assert not differ
 
 
-def test_the_date_of_production_comes_from_source_date_epoch_or_the_revision_history(monkeypatch):
+def test_the_date_of_production_comes_from_source_date_epoch_or_the_revision_history(context, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    with_epoch = export(_context(), ["cmif", "epub"])
+    with_epoch = _exported(context(), ["cmif", "epub"])
     assert b'<date when="2023-11-14T22:13:20Z"/>' in with_epoch["cmif.xml"]
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
-    ctx = _context()
+    ctx = context()
     newest = max(d for p in ctx.document_paths() for d in ctx.revision_dates(p))
-    without = export(ctx, ["cmif", "epub"])
+    without = _exported(ctx, ["cmif", "epub"])
     assert f'<date when="{newest}T00:00:00Z"/>'.encode() in without["cmif.xml"]
     with zipfile.ZipFile(io.BytesIO(without["edition.epub"])) as book:
         assert {i.date_time[:3] for i in book.infolist()} == {tuple(int(x) for x in newest.split("-"))}
 
 
-def test_a_bad_source_date_epoch_stops_the_export(monkeypatch):
+def test_a_bad_source_date_epoch_stops_the_export(context, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(ExportError, match="SOURCE_DATE_EPOCH"):
-        export(_context(), ["cmif"])
+        export(context(), ["cmif"])
 
 
-def test_one_format_at_a_time(monkeypatch):
+def test_one_format_at_a_time(context, monkeypatch, tmp_path):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    files = export(_context(), ["cmif"])
+    files = _exported(context(), ["cmif"])
     assert set(files) == {"cmif.xml", "manifest.json"}
-    bag = export(_context(), ["bag"])       # the bag makes the exports it holds
+    bag = _exported(context(out=Output(tmp_path / "bag-only" / "export")), ["bag"])   # the bag makes the others
     assert "bag/data/export/cmif.xml" in bag and "cmif.xml" not in bag
     assert bag["bag/data/export/cmif.xml"] == files["cmif.xml"]
+    assert [p.name for p in (tmp_path / "bag-only").iterdir()] == ["export"]          # made beside, then dropped
     with pytest.raises(ExportError, match="unknown export format"):
-        export(_context(), ["pdf"])
+        export(context(), ["pdf"])
 
 
-def test_the_exports_need_the_editions_address():
-    ctx = _context(config=replace(config_mod.load(REPO), base_url=""))
+def test_the_exports_need_the_editions_address(context):
+    ctx = context(config=replace(config_mod.load(REPO), base_url=""))
     with pytest.raises(ExportError, match="base-url"):
         export(ctx, ["cmif"])
+
+
+def test_the_bag_needs_the_built_outputs(context, tmp_path):
+    ctx = context()
+    ctx.built = {"html": ctx.built["html"]}
+    with pytest.raises(ExportError, match="build text first"):
+        export(ctx, ["bag"])
 
 
 # ---------------------------------------------------------------- TEI
@@ -379,10 +421,10 @@ def test_oai_pmh_static_repository(exported, corpus):
     assert identify.findtext("oai:earliestDatestamp", namespaces=ns) == min(datestamps)
 
 
-def test_oai_pmh_without_an_admin_email_is_reported(monkeypatch):
+def test_oai_pmh_without_an_admin_email_is_reported(context, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    ctx = _context(admin_email=None)
-    files = export(ctx, ["oai-pmh"])
+    ctx = context(admin_email=None)
+    files = _exported(ctx, ["oai-pmh"])
     assert b"adminEmail" not in files["oai-pmh.xml"]
     assert [d.code for d in ctx.reporter.sorted()] == ["export.oai-pmh.admin-email"]
 
@@ -539,16 +581,146 @@ def test_bag_validates_with_bagit(exported):
     assert (folder / "bag" / "tagmanifest-sha512.txt").exists()
 
 
-# ---------------------------------------------------------------- writing into build/export/
-def test_writing_one_export_keeps_the_others_and_the_manifest_whole(exported, tmp_path, monkeypatch):
-    _, files, _ = exported
-    folder = tmp_path / "export"
-    write(folder, files)
-    on_disk = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    assert on_disk == files
-    (folder / "tei" / "stale.xml").write_bytes(b"<old/>")          # a file the next export no longer makes
+def test_the_epub_takes_the_letters_as_the_build_rendered_them(exported, context, monkeypatch):
+    """With `rendered` (the build's fragments, links filled in by the EPUB's resolver) the book is the
+    same as when the export renders the letters itself."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    assert write(folder, export(_context(), ["cmif", "tei"])) == ["cmif.xml", "tei"]
+    _, files, _ = exported
+    ctx = context()
+    asked: list[str] = []
+
+    def rendered(letter_id: str, resolve) -> dict[str, str]:
+        asked.append(letter_id)
+        source = read_xml(ctx.corpus.letter(letter_id).path)
+        body = source.root.find("tei:text/tei:body", NS)
+        return {kind: render.fill_links(render.render_html(
+                    body.find(f"tei:div[@type='{kind}']", NS), resolve=render.deferred, source=source,
+                    heading_level=2, id_prefix=f"{kind}-").fragment, resolve)
+                for kind in ("regest", "commentary")}
+
+    ctx.rendered = rendered
+    assert _exported(ctx, ["epub"])["edition.epub"] == files["edition.epub"]
+    assert asked == [l.id for l in ctx.corpus.letters]
+
+
+# ---------------------------------------------------------------- writing into build/export/
+def test_update_replaces_the_outputs_asked_for_and_keeps_the_manifest_whole(exported, context, tmp_path,
+                                                                          monkeypatch):
+    _, files, _ = exported
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    folder = tmp_path / "build" / "export"
+    made: list[ExportContext] = []
+
+    def make(out: Output) -> ExportContext:
+        made.append(context(out=out))
+        return made[-1]
+
+    tops = update(folder, make, None)
+    assert tops == sorted({path.split("/", 1)[0] for path in files if path != "manifest.json"})
+    assert _files(folder) == files
+    (folder / "tei" / "stale.xml").write_bytes(b"<old/>")          # a file the next export no longer makes
+    (folder / "cmif.xml").unlink()                                  # (replaced, not written into: the bag links it)
+    (folder / "cmif.xml").write_bytes(b"<changed/>")
+    marc = (folder / "edition.marc.xml").stat().st_ino
+    assert update(folder, make, ["cmif", "tei"]) == ["cmif.xml", "tei"]
     assert not (folder / "tei" / "stale.xml").exists()
-    on_disk = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    assert on_disk == files                                          # same sources, same bytes, whole manifest
+    assert _files(folder) == files                                   # same sources, same bytes, whole manifest
+    assert (folder / "edition.marc.xml").stat().st_ino == marc       # not asked for: not touched
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["export"]   # no staging left behind
+    assert set(made[-1].exported) == {"tei", "cmif"}
+    with pytest.raises(ExportError, match="unknown export format"):
+        update(folder, make, ["pdf"])
+    assert _files(folder) == files
+
+    def failing(out: Output) -> ExportContext:                        # an export that reports an error
+        ctx = context(out=out)
+        ctx.rendered = lambda letter_id, resolve: ctx.reporter.error("render.test", "broken", ctx.config.root) or {}
+        return ctx
+
+    assert update(folder, failing, ["epub", "cmif"]) == []
+    assert _files(folder) == files
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["export"]
+
+
+# ---------------------------------------------------------------- the helpers that stream
+def test_root_element_bytes_cuts_out_the_root_element_or_declines():
+    doc = b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?>\n<!-- a <TEI> in a comment -->\n' \
+          b'<?xml-model href="x.rng"?>\n<TEI xmlns="http://www.tei-c.org/ns/1.0"><p>x &gt; y</p></TEI>\n\n'
+    assert root_element_bytes(doc) == b'<TEI xmlns="http://www.tei-c.org/ns/1.0"><p>x &gt; y</p></TEI>'
+    prefixed = b"<tei:TEI xmlns:tei='t'><tei:p/></tei:TEI >"
+    assert root_element_bytes(prefixed) == prefixed
+    assert root_element_bytes(b"<TEI><p/></TEI>\n<!-- after -->\n") is None       # misc after the root
+    assert root_element_bytes(b"<!DOCTYPE TEI>\n<TEI/>") is None
+    assert root_element_bytes(b'<?xml version="1.0" encoding="ISO-8859-1"?><TEI/>') is None
+
+
+def test_write_around_gives_the_bytes_of_the_whole_tree():
+    def tree(records: int) -> tuple[etree._Element, etree._Element, list[etree._Element]]:
+        root = etree.Element(f"{{{TEI_NS}}}TEI", nsmap={None: TEI_NS, "x": "urn:x"})
+        head = etree.SubElement(root, f"{{{TEI_NS}}}teiHeader")
+        etree.SubElement(head, f"{{{TEI_NS}}}title").text = "T"
+        parent = etree.SubElement(head, f"{{{TEI_NS}}}list")
+        etree.SubElement(parent, f"{{{TEI_NS}}}head").text = "H"
+        etree.SubElement(root, f"{{{TEI_NS}}}text").text = "after"
+        items = []
+        for i in range(records):
+            item = etree.Element(f"{{{TEI_NS}}}item", n=str(i))
+            etree.SubElement(item, "{urn:x}y").text = f"<{i}> & é"
+            items.append(item)
+        return root, parent, items
+
+    for records in (0, 1, 3):
+        for indent in (False, True):
+            root, parent, items = tree(records)
+            streamed = io.BytesIO()
+            write_around(streamed, root, parent, items, lambda r: etree.tostring(r, encoding="UTF-8"), indent)
+            root, parent, items = tree(records)
+            for item in items:
+                parent.append(item)
+            if indent:
+                etree.indent(root, space="  ")
+            assert streamed.getvalue() == etree.tostring(root, encoding="UTF-8"), (records, indent)
+
+
+def test_json_text_is_json_dumps_with_an_indent():
+    for value in ({}, [], {"a": [], "b": {}, "c": [{"d": None}]}, [1, -2.5, 1e300, True, False, None, "é\n\"\u2028"],
+                  {"k": [[], [[]]], "n": 0}):
+        assert json_text(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_the_header_alone_gives_the_same_facts_as_the_whole_document(corpus):
+    for letter in corpus.letters:
+        assert document_facts(read_header(letter.path)) == document_facts(read_xml(letter.path).root), letter.id
+    header = read_header(corpus.letters[0].path)
+    assert header.find("tei:text", NS) is None
+
+
+# ---------------------------------------------------------------- large editions
+def test_exporting_a_large_edition_takes_little_memory(tmp_path, monkeypatch, capsys):
+    """The export holds no letter longer than it takes to write it: its peak of Python allocations
+    stays well below what keeping the letters would take. Time per letter is printed, not asserted."""
+    letters = 300
+    synthesize(tmp_path / "edition", letters)
+    config = config_mod.load(tmp_path / "edition")
+    built = _build(config, tmp_path / "staging")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    corpus = corpus_mod.load(config.tei)
+    reporter = Reporter(root=config.root)
+    ctx = ExportContext(corpus, config, odd.load(config.odd), reporter, built, Output(tmp_path / "export"),
+                        admin_email=ADMIN)
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        export(ctx)
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    with capsys.disabled():
+        print(f"\nexport of {letters} letters: {seconds:.2f} s, {1000 * seconds / letters:.2f} ms a letter "
+              f"(under tracemalloc), peak of Python allocations {peak / 2**20:.1f} MB")
+    assert peak < 60 * 2**20, f"{peak / 2**20:.1f} MB"
+    assert not reporter.failed(), [d.format() for d in reporter.sorted()]
+    bagit.Bag(str(tmp_path / "export" / "bag")).validate(fast=True)
+    with zipfile.ZipFile(tmp_path / "export" / "edition.epub") as book:
+        assert len([n for n in book.namelist() if n.startswith("OEBPS/syn-")]) == letters

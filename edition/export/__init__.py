@@ -1,11 +1,14 @@
 """Library exports: one module per format behind one small interface.
 
     from edition.export import ExportContext, export
-    files = export(ExportContext(corpus, config, schema, reporter, outputs={"html": ..., "text": ...}))
-    # {"cmif.xml": b"...", "tei/corpus.xml": b"...", ..., "manifest.json": b"..."}
+    out = Output(staging / "export")
+    export(ExportContext(corpus, config, schema, reporter, {"html": staging / "html", "text": staging / "text"},
+                         out, admin_email=config.contact, rendered=rendered))
+    # out.folder now holds cmif.xml, tei/corpus.xml, ..., manifest.json; out.files their sizes and SHA-256
 
-An exporter takes the `ExportContext` and returns {path relative to build/export/: bytes}.
-`EXPORTERS` is the registry; its key is the CLI word and the name of the output:
+An exporter takes the `ExportContext` and writes its files into `ctx.out` (an `edition.output.Output`
+for build/export/), streaming the big ones to disk: nothing is held for every letter at once but
+small records. `EXPORTERS` is the registry; its key is the CLI word and the name of the output:
 
     tei       tei/            the TEI sources with the schema, and tei/corpus.xml (teiCorpus)
     cmif      cmif.xml        Correspondence Metadata Interchange Format, for correspSearch
@@ -16,20 +19,22 @@ An exporter takes the `ExportContext` and returns {path relative to build/export
     data      data/           JSON of the letters and the registers (shape in edition.export.data)
     bag       bag/            a BagIt bag of the whole edition: TEI, schema, HTML, text, the exports
 
-The bag runs last and holds the others (it makes any that were not asked for). `export()` adds
-manifest.json: every file with its SHA-256 and size. Every export is deterministic: dates of
-production come from SOURCE_DATE_EPOCH or the edition's revision history, never from the clock.
+The bag runs last and holds the others (it makes any that were not asked for, outside the export
+folder). `export()` adds manifest.json: every file with its SHA-256 and size. `update()` puts some
+exports into an existing export folder (`edition export NAME...`). Every export is deterministic:
+dates of production come from SOURCE_DATE_EPOCH or the edition's revision history, never from the clock.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ._common import ExportContext, ExportError
+from ..diagnostics import ERROR
+from ..output import Output
+from ._common import ExportContext, ExportError, Rendered, json_text
 from .bag import export_bag
 from .cmif import export_cmif
 from .data import export_data
@@ -39,9 +44,9 @@ from .mods import export_mods
 from .oai_pmh import export_oai_pmh
 from .tei import export_tei
 
-__all__ = ["EXPORTERS", "MANIFEST", "ExportContext", "ExportError", "export", "manifest", "write"]
+__all__ = ["EXPORTERS", "MANIFEST", "ExportContext", "ExportError", "Rendered", "export", "manifest", "update"]
 
-Exporter = Callable[[ExportContext], dict[str, bytes]]
+Exporter = Callable[[ExportContext], None]
 
 #: The export formats: registry key = CLI word = output name. The bag stays last.
 EXPORTERS: dict[str, Exporter] = {
@@ -59,67 +64,101 @@ MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 
 
-def run(ctx: ExportContext, name: str) -> dict[str, bytes]:
-    """One exporter's files, made once per context."""
-    if name not in ctx.exports:
-        ctx.exports[name] = EXPORTERS[name](ctx)
-    return ctx.exports[name]
+def run(ctx: ExportContext, name: str) -> list[str]:
+    """Run one exporter into ctx.out (once per context); return the files it wrote."""
+    if name not in ctx.exported:
+        before = dict(ctx.out.files)
+        EXPORTERS[name](ctx)
+        written = sorted(rel for rel, entry in ctx.out.files.items() if before.get(rel) != entry)
+        clash = [rel for rel in written if rel in before or rel == MANIFEST]
+        if clash:
+            raise ExportError(f"two exports write {clash[0]}")
+        ctx.exported[name] = written
+    return ctx.exported[name]
 
 
-def manifest(files: dict[str, bytes]) -> bytes:
-    """{"version": 1, "files": [{"path", "sha256", "size"}, ...]} sorted by path."""
-    doc = {
-        "version": MANIFEST_VERSION,
-        "files": [{"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-                  for path, data in sorted(files.items())],
-    }
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def _manifest_text(files: dict[str, tuple[int, str]]) -> Iterator[str]:
+    """The text of manifest.json, entry by entry: what json.dumps(doc, indent=2) gives, without the
+    list of dicts it would need."""
+    yield f'{{\n  "version": {MANIFEST_VERSION},\n  "files": ['
+    separator = "\n"
+    for path, (size, sha256) in sorted(files.items()):
+        if path != MANIFEST:
+            yield (f'{separator}    {{\n      "path": {json_text(path)},\n      "sha256": {json_text(sha256)},\n'
+                   f'      "size": {size}\n    }}')
+            separator = ",\n"
+    yield "]\n}\n" if separator == "\n" else "\n  ]\n}\n"
 
 
-def export(ctx: ExportContext, names: list[str] | None = None) -> dict[str, bytes]:
-    """Run the named exporters (default: all) in registry order; return their files and the manifest."""
+def manifest(files: dict[str, tuple[int, str]]) -> bytes:
+    """{"version": 1, "files": [{"path", "sha256", "size"}, ...]} sorted by path, from {path: (size, sha256)}."""
+    return "".join(_manifest_text(files)).encode("utf-8")
+
+
+def _write_manifest(path: Path, files: dict[str, tuple[int, str]]) -> None:
+    partial = path.with_name(f".{path.name}.part")     # a new file renamed over the old: never written in place
+    with open(partial, "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(_manifest_text(files))
+    partial.replace(path)
+
+
+def _check(names: list[str] | None) -> None:
     unknown = sorted(set(names or []) - set(EXPORTERS))
     if unknown:
         raise ExportError(f"unknown export format(s): {', '.join(unknown)} (known: {', '.join(EXPORTERS)})")
-    files: dict[str, bytes] = {}
+
+
+def export(ctx: ExportContext, names: list[str] | None = None) -> None:
+    """Run the named exporters (default: all) into ctx.out in registry order, then write its manifest.json."""
+    _check(names)
     for name in EXPORTERS:
-        if names is not None and name not in names:
-            continue
-        for path, data in run(ctx, name).items():
-            if path in files or path == MANIFEST:
-                raise ExportError(f"two exports write {path}")
-            files[path] = data
-    files[MANIFEST] = manifest(files)
-    return dict(sorted(files.items()))
+        if names is None or name in names:
+            run(ctx, name)
+    _write_manifest(ctx.out.path(MANIFEST), ctx.out.files)
+    ctx.out.record(MANIFEST)
 
 
-def write(folder: Path, files: dict[str, bytes]) -> list[str]:
-    """Write exports into `folder` (build/export/) and refresh its manifest; return the outputs replaced.
+def update(folder: Path, make_ctx: Callable[[Output], ExportContext], names: list[str] | None) -> list[str]:
+    """Put the named exports (None or []: all) into `folder` (build/export/); return the outputs replaced.
 
-    Each output the files belong to (a top-level file such as cmif.xml, or a folder such as tei/)
-    is written to a staging folder first and then swapped in whole; outputs not in `files` stay.
+    The exports are made in a temporary folder beside `folder` (the context comes from
+    `make_ctx(output)`); then each output they make (a top-level file such as cmif.xml, or a folder
+    such as tei/) is swapped into `folder` whole. Outputs not asked for stay as they are.
     manifest.json is then made again from everything in the folder, so `edition export cmif`
-    after `edition build` leaves a complete, correct manifest.
+    after `edition build` leaves a complete, correct manifest. Nothing in `folder` changes if an
+    export fails, or reports an error to the context's reporter (then no output is replaced: []).
     """
+    names = list(names) if names else None
+    _check(names)
     folder.mkdir(parents=True, exist_ok=True)
-    tops = sorted({path.split("/", 1)[0] for path in files if path != MANIFEST})
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-staging-", dir=folder.parent))
     try:
-        for path, data in sorted(files.items()):
-            if path != MANIFEST:
-                target = staging / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+        out = Output(staging)
+        ctx = make_ctx(out)
+        errors = ctx.reporter.count(ERROR)
+        export(ctx, names)
+        if ctx.reporter.count(ERROR) > errors:
+            return []
+        made = {rel: entry for rel, entry in out.files.items() if rel != MANIFEST}
+        tops = sorted({rel.split("/", 1)[0] for rel in made})
+        replaced = staging / ".replaced"                # the old outputs go here, and away with the staging folder
+        replaced.mkdir()
         for top in tops:
             final = folder / top
-            if final.is_dir():
-                shutil.rmtree(final)
-            elif final.exists():
-                final.unlink()
+            if final.exists() or final.is_symlink():
+                final.rename(replaced / top)
             (staging / top).rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    present = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
-    (folder / MANIFEST).write_bytes(manifest({rel: p.read_bytes() for rel, p in present.items()
-                                              if rel != MANIFEST and not rel.startswith(".")}))
+    files: dict[str, tuple[int, str]] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if rel == MANIFEST or rel.startswith(".") or not path.is_file():
+            continue
+        if rel in made:                                 # just made: its checksum is known
+            files[rel] = made[rel]
+        else:
+            with open(path, "rb") as fh:
+                files[rel] = (path.stat().st_size, hashlib.file_digest(fh, "sha256").hexdigest())
+    _write_manifest(folder / MANIFEST, files)
     return tops

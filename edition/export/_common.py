@@ -3,17 +3,28 @@
 Nothing here reads the clock. A date of production is SOURCE_DATE_EPOCH when it is set, else the
 newest `revisionDesc/change/@when` of the edition; record datestamps come from each document's
 own revision history.
+
+Nothing here keeps a parsed document either: a document is parsed, used and let go. What the
+exports need from a document's header (its revision dates, languages, licence, the correspActions)
+is kept as a small `DocumentFacts` record, read once per document and export run.
 """
 from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import posixpath
+import queue
 import re
+import sys
+import threading
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -22,7 +33,12 @@ from ..config import Config
 from ..corpus import Corpus, Entry, Letter
 from ..diagnostics import EditionError, Reporter
 from ..odd import Schema
-from ..tei import NS, XML_ID, XML_LANG, Source, read_xml, tei
+from ..output import Output
+from ..tei import NS, XML_ID, XML_LANG, read_xml, safe_parser, tei
+
+#: rendered(letter id, resolve) -> {"regest": html, "commentary": html}: a letter's body divisions as the
+#: project's renderer made them, with internal links resolved by `resolve(xml_id) -> href | None`.
+Rendered = Callable[[str, Callable[[str], str | None]], dict[str, str]]
 
 
 class ExportError(EditionError):
@@ -66,35 +82,159 @@ class EditionInfo:
     languages: tuple[str, ...]     # BCP 47 tags of the editorial text
 
 
+@dataclass(frozen=True, slots=True)
+class NameFacts:
+    """A persName, orgName or placeName of a correspAction."""
+
+    element: str                   # its local name
+    text: str
+    ref: str                       # @ref as written ("" when absent)
+    cert: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFacts:
+    """A correspAction: its names (persons, then organisations, then places) and its dates."""
+
+    names: tuple[NameFacts, ...]
+    dates: tuple[tuple[str | None, ...], ...]     # each date's when, notBefore, notAfter, from, to
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFacts:
+    """What the exports read from a document's header, kept instead of the parsed document (its strings
+    interned: the same names, dates and licence recur from letter to letter)."""
+
+    revisions: tuple[str, ...]                 # revisionDesc//change/@when (YYYY-MM-DD or shorter), sorted
+    languages: tuple[str, ...]                 # profileDesc/langUsage/language/@ident
+    licence: str                               # publicationStmt/availability/licence: its text
+    licence_url: str | None                    # ... and its @target
+    actions: dict[str, ActionFacts]            # correspAction/@type ("sent", "received") -> the first of that type
+
+
+_ACTION_NAMES = ("persName", "orgName", "placeName")
+_HEADER = etree.XPath("tei:teiHeader", namespaces=NS)
+_CHANGES = etree.XPath("tei:revisionDesc//tei:change/@when", namespaces=NS, smart_strings=False)
+_LANGUAGES = etree.XPath("tei:profileDesc/tei:langUsage/tei:language", namespaces=NS)
+_LICENCE = etree.XPath("tei:fileDesc/tei:publicationStmt/tei:availability/tei:licence", namespaces=NS)
+_ACTIONS = etree.XPath("tei:profileDesc/tei:correspDesc/tei:correspAction", namespaces=NS)
+_NAMES = etree.XPath("tei:persName | tei:orgName | tei:placeName", namespaces=NS)
+_DATES = etree.XPath("tei:date", namespaces=NS)
+_DATE_ATTRIBUTES = ("when", "notBefore", "notAfter", "from", "to")
+
+
+def document_facts(root: etree._Element) -> DocumentFacts:
+    """The facts of a document (its root element; a root with only its teiHeader is enough)."""
+    headers = _HEADER(root)
+    if not headers:
+        return DocumentFacts((), (), "", None, {})
+    header = headers[0]
+    licence = _LICENCE(header)
+    actions: dict[str, ActionFacts] = {}
+    for action in _ACTIONS(header):
+        kind = action.get("type")
+        if kind is None or kind in actions:
+            continue
+        names = sorted(_NAMES(action), key=lambda el: _ACTION_NAMES.index(etree.QName(el).localname))
+        actions[_intern(kind)] = ActionFacts(
+            tuple(NameFacts(_intern(etree.QName(el).localname), _intern(text_of(el)), _intern(el.get("ref") or ""),
+                            _intern(el.get("cert"))) for el in names),
+            tuple(tuple(_intern(d.get(a)) for a in _DATE_ATTRIBUTES) for d in _DATES(action)))
+    return DocumentFacts(
+        revisions=tuple(sorted(_intern(when[:10]) for when in _CHANGES(header))),
+        languages=tuple(_intern(l.get("ident")) for l in _LANGUAGES(header)),
+        licence=_intern(text_of(licence[0]) if licence else ""),
+        licence_url=_intern(licence[0].get("target") if licence else None),
+        actions=actions,
+    )
+
+
+def _intern(value: str | None) -> str | None:
+    return sys.intern(value) if value is not None else None
+
+
+_HEADER_END = b"</teiHeader>"
+_PARSERS: dict[int, etree.XMLParser] = {}
+
+
+def _parser() -> etree.XMLParser:
+    """The safe parser, made once per process."""
+    pid = os.getpid()
+    if pid not in _PARSERS:
+        _PARSERS[pid] = safe_parser()
+    return _PARSERS[pid]
+
+
+_ROOT_NAME = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*<([A-Za-z_][\w.-]*)[\s>]", re.S)
+
+
+def read_header(path: Path) -> etree._Element:
+    """A document's root element with its teiHeader and nothing after it (parsing only the header is
+    half the work of parsing the letter). Where the header cannot be cut out, the whole document."""
+    data = path.read_bytes()
+    end = data.find(_HEADER_END)
+    root = _ROOT_NAME.match(data, 3 if data.startswith(b"\xef\xbb\xbf") else 0)
+    if end > 0 and root is not None:
+        try:
+            return etree.fromstring(data[:end + len(_HEADER_END)] + b"</" + root.group(1) + b">", _parser())
+        except etree.XMLSyntaxError:
+            pass          # "</teiHeader>" in a comment, say: read it all
+    return read_xml(path, data).root
+
+
+@dataclass
+class _Read:
+    """What the exports have read from the documents: small records, shared by the contexts of one run."""
+
+    facts: dict[Path, DocumentFacts] = field(default_factory=dict)
+    newest_revision: str | None = None
+
+
 @dataclass
 class ExportContext:
-    """What an exporter gets: the corpus, the configuration, the schema, the reporter, the built outputs.
+    """What an exporter gets: the corpus, the configuration, the schema, the reporter, the built outputs, its output.
 
-    `outputs` holds the outputs already built ({"html": {path: bytes}, "text": {...}});
-    `exports` collects the results of the exporters that have run, for the bag.
-    `admin_email` is the OAI-PMH repository's contact (the project has none in its data).
+    `built` maps a built output ("html", "text") to the folder it was written to; the bag takes its
+    files from there. `out` is the export folder: exporters write into it (`out.write`, `out.copy`,
+    or `out.path` + `out.record` for a file they stream themselves). `admin_email` is the OAI-PMH
+    repository's contact (the project has none in its data). `rendered(letter_id, resolve)` gives a
+    letter's regest and commentary as the renderer made them, links resolved by `resolve`; without
+    it the exports parse and render the letter themselves.
     """
 
     corpus: Corpus
     config: Config
     schema: Schema
     reporter: Reporter
-    outputs: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    built: dict[str, Path]
+    out: Output
     admin_email: str | None = None
-    exports: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    _sources: dict[Path, Source] = field(default_factory=dict, repr=False)
+    rendered: Rendered | None = None
+    #: exporter name -> the files it wrote into `out`, for the bag and for checks
+    exported: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _read: _Read = field(default_factory=_Read, init=False, repr=False)
+
+    def into(self, out: Output) -> ExportContext:
+        """The same context writing into another output (what it has read from the documents is shared)."""
+        other = ExportContext(self.corpus, self.config, self.schema, self.reporter, self.built, out,
+                              self.admin_email, self.rendered)
+        other._read = self._read
+        return other
 
     # ------------------------------------------------------------ documents
-    def source(self, path: Path) -> Source:
-        """A document of the edition, parsed once."""
-        path = Path(path)
-        if path not in self._sources:
-            self._sources[path] = read_xml(path)
-        return self._sources[path]
-
     def document_paths(self) -> list[Path]:
         """Every document of the edition (as `corpus.load` reads them), sorted."""
         return sorted(self.corpus.root.rglob("*.xml"))
+
+    def facts(self, path: Path) -> DocumentFacts:
+        """What the exports need from a document's header, read once (the parsed document is not kept)."""
+        path = Path(path)
+        found = self._read.facts.get(path)
+        if found is None:
+            edition = self.corpus.edition
+            root = edition.root if edition is not None and edition.path == path else read_header(path)
+            found = self._read.facts[path] = document_facts(root)
+        return found
 
     # ------------------------------------------------------------ URLs
     @property
@@ -118,13 +258,11 @@ class ExportContext:
     # ------------------------------------------------------------ dates
     def revision_dates(self, path: Path) -> list[str]:
         """The dates (YYYY-MM-DD or shorter) of a document's revision history."""
-        root = self.source(path).root
-        changes = root.iterfind("tei:teiHeader/tei:revisionDesc//tei:change[@when]", NS)
-        return sorted(c.get("when")[:10] for c in changes)
+        return list(self.facts(path).revisions)
 
     def datestamp(self, path: Path) -> str:
         """The date of the document's latest revision, as YYYY-MM-DD (the production date if it has none)."""
-        dates = [_full_date(d) for d in self.revision_dates(path)]
+        dates = [_full_date(d) for d in self.facts(path).revisions]
         return max(dates) if dates else self.produced.date().isoformat()
 
     @property
@@ -136,11 +274,13 @@ class ExportContext:
                 return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
             except (ValueError, OverflowError, OSError):
                 raise ExportError(f"SOURCE_DATE_EPOCH must be a number of seconds, not {epoch!r}") from None
-        dates = [_full_date(d) for p in self.document_paths() for d in self.revision_dates(p)]
-        if not dates:
-            raise ExportError("no date of production: set SOURCE_DATE_EPOCH or date a revisionDesc/change",
-                              self.corpus.root)
-        return dt.datetime.fromisoformat(max(dates)).replace(tzinfo=dt.UTC)
+        if self._read.newest_revision is None:
+            dates = [_full_date(d) for p in self.document_paths() for d in self.facts(p).revisions]
+            if not dates:
+                raise ExportError("no date of production: set SOURCE_DATE_EPOCH or date a revisionDesc/change",
+                                  self.corpus.root)
+            self._read.newest_revision = max(dates)
+        return dt.datetime.fromisoformat(self._read.newest_revision).replace(tzinfo=dt.UTC)
 
     # ------------------------------------------------------------ the edition
     def edition(self) -> EditionInfo:
@@ -193,20 +333,30 @@ class ExportContext:
                   if ref in self.corpus.entries["persons"] and 2 * n >= len(self.corpus.letters)]
         return sorted(people, key=lambda e: (-counts[e.id], e.name.casefold(), e.id))
 
-    def register_element(self, entry: Entry) -> etree._Element | None:
-        """The TEI element of a register entry (for what the data model does not keep)."""
-        found = self.source(entry.path).root.xpath("//*[@xml:id=$id]", id=entry.id)
-        return found[0] if found else None
+    def register_elements(self, entries: list[Entry]) -> dict[str, etree._Element]:
+        """The TEI elements of some register entries (for what the data model does not keep), by id.
+
+        Each register document is parsed once for the call; the elements are the caller's to drop.
+        """
+        found: dict[str, etree._Element] = {}
+        by_path: dict[Path, list[str]] = {}
+        for entry in entries:
+            by_path.setdefault(Path(entry.path), []).append(entry.id)
+        for path, ids in sorted(by_path.items()):
+            root = read_xml(path).root
+            for ident in ids:
+                hits = root.xpath("//*[@xml:id=$id]", id=ident)
+                if hits:
+                    found[ident] = hits[0]
+        return found
 
     # ------------------------------------------------------------ what a catalogue record says
     def subject_places(self) -> list[Entry]:
         """States named in at least half the items: register places with no <country> of their own."""
-        out = []
-        for place in self.principal("places"):
-            element = self.register_element(place)
-            if element is not None and element.find("tei:country", NS) is None:
-                out.append(place)
-        return out
+        places = self.principal("places")
+        elements = self.register_elements(places)
+        return [place for place in places
+                if place.id in elements and elements[place.id].find("tei:country", NS) is None]
 
     def keywords_used(self) -> list[tuple[str, str]]:
         """(id, label) of the edition's keywords that the items use, in the vocabulary's order."""
@@ -236,33 +386,209 @@ def letter_year_range(letters: list[Letter]) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------- output
+_JSON_STRING = json.encoder.encode_basestring          # what json.dumps(str, ensure_ascii=False) calls
+_JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
+def json_text(value: object, level: int = 0) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, the same text, made faster for plain JSON data:
+    dicts with string keys, lists and tuples, strings, numbers, booleans and None."""
+    if isinstance(value, str):
+        return _JSON_STRING(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        pad = "\n" + "  " * (level + 1)
+        return ("{" + pad + ("," + pad).join([_JSON_STRING(k) + ": " + json_text(v, level + 1)
+                                              for k, v in value.items()]) + "\n" + "  " * level + "}")
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        pad = "\n" + "  " * (level + 1)
+        return "[" + pad + ("," + pad).join([json_text(v, level + 1) for v in value]) + "\n" + "  " * level + "]"
+    if value is None or value is True or value is False:
+        return _JSON_CONSTANTS[value]
+    if type(value) is int:
+        return int.__repr__(value)
+    return json.dumps(value)      # floats (and anything else json knows)
+
+
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
 def xml_bytes(root: etree._Element, pis: tuple[str, ...] = ()) -> bytes:
     """Serialize a document: XML declaration, processing instructions, the tree, pretty-printed, UTF-8."""
     body = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
-    head = b'<?xml version="1.0" encoding="UTF-8"?>\n' + b"".join(p.encode("utf-8") + b"\n" for p in pis)
-    return head + body
+    return XML_DECLARATION + b"".join(p.encode("utf-8") + b"\n" for p in pis) + body
 
 
-def zip_bytes(members: list[tuple[str, bytes]], when: dt.datetime, stored: frozenset[str] = frozenset()) -> bytes:
-    """A zip archive with the members in the given order, fixed timestamps and permissions.
+_SLOT = "edition-export-slot"
 
-    Members named in `stored` are not compressed (EPUB's mimetype). The archive depends only on
-    its input: timestamps are `when` (at least 1980, the zip epoch), no extra fields are written.
+
+def write_around(fh: BinaryIO, root: etree._Element, parent: etree._Element, records: Iterable[etree._Element],
+                 serialize: Callable[[etree._Element], bytes], indent: bool = False) -> None:
+    """Write `serialize(root)` to `fh` with `records` streamed in one at a time as the last children of `parent`.
+
+    The bytes are those of the whole tree (indented by `etree.indent` first, if `indent`), but only
+    one record is in memory at a time: the document is serialized around a placeholder in `parent`,
+    and each record on its own, laid out at its depth, without the namespace declarations it inherits.
     """
-    stamp = max(when.replace(tzinfo=None), dt.datetime(1980, 1, 1)).timetuple()[:6]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            if name in stored:
-                info.compress_type = zipfile.ZIP_STORED
-                archive.writestr(info, data)
-            else:
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, data, compresslevel=9)
-    return buffer.getvalue()
+    records = iter(records)
+    first = next(records, None)
+    if first is None:                                  # no records: the document as it stands
+        if indent:
+            etree.indent(root, space="  ")
+        fh.write(serialize(root))
+        return
+    slot = etree.Comment(_SLOT)
+    parent.append(slot)
+    if indent:
+        etree.indent(root, space="  ")
+    head, tail = serialize(root).split(b"<!--" + _SLOT.encode("ascii") + b"-->")
+    parent.remove(slot)
+    level = sum(1 for _ in parent.iterancestors()) + 1 if indent else None
+    separator = b"\n" + b"  " * level if indent else b""
+    fh.write(head)
+    fh.write(child_bytes(parent, first, level))
+    for record in records:
+        fh.write(separator)
+        fh.write(child_bytes(parent, record, level))
+    fh.write(tail)
+
+
+def new_file(out: Output, rel: str) -> Path:
+    """Where to write `rel` in `out` oneself (then `out.record(rel)`): a path with no file at it, so that
+    a file written in place never changes another that shares its inode (the bag links the exports)."""
+    path = out.path(rel)
+    path.unlink(missing_ok=True)
+    return path
+
+
+def write_streamed(out: Output, rel: str, root: etree._Element, parent: etree._Element,
+                   records: Iterable[etree._Element], pis: tuple[str, ...] = ()) -> None:
+    """Write the document `root` (indented, as `xml_bytes` writes it) at `rel`, with `records` streamed in
+    as the children of `parent` (see `write_around`)."""
+    with open(new_file(out, rel), "wb") as fh:
+        write_around(fh, root, parent, records, lambda r: xml_bytes(r, pis), indent=True)
+    out.record(rel)
+
+
+def child_bytes(parent: etree._Element, element: etree._Element, level: int | None = None) -> bytes:
+    """`element` serialized as a child of `parent` stands in the document: indented at `level` (if given),
+    without its tail and without declaring the namespaces its ancestors declare."""
+    if level is not None:
+        etree.indent(element, space="  ", level=level)
+    parent.append(element)
+    probe = etree.SubElement(parent, element.tag)
+    try:
+        data = etree.tostring(element, encoding="UTF-8", xml_declaration=False, with_tail=False)
+        empty = etree.tostring(probe, encoding="UTF-8", xml_declaration=False, with_tail=False)
+    finally:
+        parent.remove(probe)
+        parent.remove(element)
+    name, _, inherited = empty[:-2].partition(b" ")        # b'<qname xmlns...="..."/>'
+    if inherited:
+        start = name + b" " + inherited
+        if not data.startswith(start):
+            raise AssertionError(f"unexpected namespace declarations in {data[:200]!r}")
+        data = name + data[len(start):]
+    return data
+
+
+_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.S)
+_START_TAG_NAME = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_UTF8_DECLARATION = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"'](?:utf-?8)[\"']", re.I)
+_ANY_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=", re.I)
+
+
+def root_element_bytes(data: bytes) -> bytes | None:
+    """The bytes of a well-formed UTF-8 document's root element, exactly as they stand in the file.
+
+    None where they cannot be cut out with certainty (another encoding declared, a DOCTYPE, a comment
+    or processing instruction after the root element): the caller then serializes the parsed element.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if _ANY_ENCODING.match(data) and not _UTF8_DECLARATION.match(data):
+        return None
+    pos = 0
+    while True:
+        m = _PROLOG_ITEM.match(data, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    start = _START_TAG_NAME.match(data, pos)
+    if start is None:
+        return None
+    element = data[pos:].rstrip()
+    if re.search(rb"</" + re.escape(start.group(1)) + rb"\s*>\Z", element) is None:
+        return None
+    return element
+
+
+class Archive:
+    """A zip file written member by member, with fixed timestamps and permissions, in the order given.
+
+    Members named in `stored` are not compressed (EPUB's mimetype); the others are deflated at
+    zlib's default level. The archive depends only on its input: timestamps are `when` (at least
+    1980, the zip epoch), no extra fields are written. Members are compressed and written by one
+    background thread, in the order they were added, while the caller makes the next ones (zlib
+    does not hold the interpreter lock); at most a few members wait in memory.
+    """
+
+    _DONE = None
+
+    def __init__(self, path: Path, when: dt.datetime, stored: frozenset[str] = frozenset()):
+        self.stamp = max(when.replace(tzinfo=None), dt.datetime(1980, 1, 1)).timetuple()[:6]
+        self.stored = stored
+        self.zip = zipfile.ZipFile(path, "w")
+        self.queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=16)
+        self.error: BaseException | None = None
+        self.writer = threading.Thread(target=self._write, name="archive-writer", daemon=True)
+        self.writer.start()
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self.stamp)
+        info.create_system = 3
+        info.external_attr = 0o100644 << 16
+        info.compress_type = zipfile.ZIP_STORED if name in self.stored else zipfile.ZIP_DEFLATED
+        return info
+
+    def _write(self) -> None:
+        while (item := self.queue.get()) is not self._DONE:
+            if self.error is None:
+                try:
+                    self.zip.writestr(self._info(item[0]), item[1])
+                except BaseException as exc:     # handed to the caller by add() or close()
+                    self.error = exc
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def add(self, name: str, data: bytes) -> None:
+        self._check()
+        self.queue.put((name, data))
+
+    @contextmanager
+    def member(self, name: str) -> Iterator[BinaryIO]:
+        """A member written piece by piece (it is added whole when the block ends)."""
+        buffer = io.BytesIO()
+        yield buffer
+        self.add(name, buffer.getvalue())
+
+    def close(self) -> None:
+        if self.writer.is_alive():
+            self.queue.put(self._DONE)
+            self.writer.join()
+        self.zip.close()
+        self._check()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def relative_href(from_file: str, to_file: str) -> str:

@@ -10,15 +10,25 @@
     bag/data/export/...         every other export: tei/ (sources, schema, teiCorpus), cmif.xml,
                                 oai-pmh.xml, edition.marc.xml, edition.mods.xml, edition.epub, data/
 
-The bag is made in memory, in sorted order, so it is the same bytes every time. The Bagging-Date
-is the date of production (SOURCE_DATE_EPOCH, else the newest revision date of the edition).
+The payload is hard-linked (or copied) into the bag from where it already is: the built
+outputs from their folders (`ctx.built`), the other exports from the export folder (exports
+that were not made in this run are made in a scratch folder beside it first). The manifests
+are written as the payload is linked, each file read once from disk for its checksums, so the
+bag never holds the edition in memory. Everything is listed in sorted order, so the bag is the
+same every time. The Bagging-Date is the date of
+production (SOURCE_DATE_EPOCH, else the newest revision date of the edition).
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from .. import __version__
-from ._common import ExportContext, ExportError
+from ..output import Output
+from ._common import ExportContext, ExportError, new_file
 
 FOLDER = "bag"
 ALGORITHMS = ("sha256", "sha512")
@@ -28,12 +38,6 @@ REQUIRED_OUTPUTS = ("html", "text")
 def _encode_path(path: str) -> str:
     """RFC 8493 2.1.3: percent-encode CR, LF and % in manifest paths."""
     return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _manifest(files: dict[str, bytes], algorithm: str) -> bytes:
-    lines = (f"{hashlib.new(algorithm, data).hexdigest()}  {_encode_path(path)}\n"
-             for path, data in sorted(files.items()))
-    return "".join(lines).encode("utf-8")
 
 
 def bag_size(octets: int) -> str:
@@ -46,29 +50,100 @@ def bag_size(octets: int) -> str:
     raise AssertionError("unreachable")
 
 
-def payload(ctx: ExportContext) -> dict[str, bytes]:
-    """The payload, under data/: the built outputs and every other export."""
+def _files_below(folder: Path) -> list[tuple[str, Path]]:
+    """(path relative to `folder`, file) for every file below it, sorted by that path."""
+    return sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*") if p.is_file())
+
+
+class _Payload:
+    """Puts files into bag/data/ and lists them in the payload manifests as it goes.
+
+    Files must come in the order of their paths. Each is hard-linked where the file system allows
+    (else copied) and read once for both checksums; where its SHA-256 is known (an export just
+    made), only the SHA-512 is computed. The bag's files are noted in `out.files` like any other.
+    """
+
+    def __init__(self, out: Output):
+        self.out = out
+        self.octets = 0
+        self.count = 0
+        self.folders: set[Path] = set()
+        self.manifests = {a: open(new_file(out, f"{FOLDER}/manifest-{a}.txt"), "w", encoding="utf-8", newline="\n")
+                          for a in ALGORITHMS}
+
+    def add(self, rel: str, source: Path, sha256: str | None = None) -> None:
+        target = self.out.folder / FOLDER / rel
+        if target.parent not in self.folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(target.parent)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        hashes = {"sha512": hashlib.sha512()}
+        if sha256 is None:
+            hashes["sha256"] = hashlib.sha256()
+        size = 0
+        with open(target, "rb") as fh:
+            while block := fh.read(1 << 20):
+                size += len(block)
+                for h in hashes.values():
+                    h.update(block)
+        digests = {"sha256": sha256, **{a: h.hexdigest() for a, h in hashes.items()}}
+        # what out.copy would note, without reading the file a second time
+        self.out.files[f"{FOLDER}/{rel}"] = (size, digests["sha256"])
+        for algorithm, fh in self.manifests.items():
+            fh.write(f"{digests[algorithm]}  {_encode_path(rel)}\n")
+        self.octets += size
+        self.count += 1
+
+    def close(self) -> None:
+        for algorithm, fh in self.manifests.items():
+            fh.close()
+            self.out.record(f"{FOLDER}/manifest-{algorithm}.txt")
+
+
+def _add_payload(ctx: ExportContext, payload: _Payload) -> None:
+    """The built outputs under data/<name>/ and the other exports under data/export/, in the order of their paths."""
     from . import EXPORTERS, run
 
-    missing = [name for name in REQUIRED_OUTPUTS if name not in ctx.outputs]
+    missing = [name for name in REQUIRED_OUTPUTS if name not in ctx.built or not Path(ctx.built[name]).is_dir()]
     if missing:
         raise ExportError(f"the bag holds the built outputs: build {', '.join(missing)} first")
-    files: dict[str, bytes] = {}
-    for name, output in sorted(ctx.outputs.items()):
-        for path, data in output.items():
-            files[f"data/{name}/{path}"] = data
-    for name in EXPORTERS:
-        if name == "bag":
-            continue
-        for path, data in run(ctx, name).items():
-            files[f"data/export/{path}"] = data
-    return dict(sorted(files.items()))
+    if "export" in ctx.built:
+        raise ExportError("a built output cannot be called 'export': the bag keeps the exports in data/export/")
+    others = [name for name in EXPORTERS if name != "bag"]
+    scratch = None
+    try:
+        exports: list[tuple[str, Path, str]] = []           # (path below export/, file, its SHA-256)
+        for name in others:
+            if name not in ctx.exported and scratch is None:
+                # an export not asked for: made beside the export folder, taken in, dropped
+                scratch = ctx.into(Output(Path(tempfile.mkdtemp(prefix=".bag-exports-", dir=ctx.out.folder.parent))))
+            source = ctx if name in ctx.exported else scratch
+            exports += [(rel, source.out.folder / rel, source.out.files[rel][1]) for rel in run(source, name)]
+        groups = {f"data/{name}/": Path(folder) for name, folder in ctx.built.items()}
+        groups["data/export/"] = None
+        for prefix in sorted(groups):                      # the groups' paths do not interleave
+            if groups[prefix] is None:
+                for rel, path, sha256 in sorted(exports):
+                    payload.add(prefix + rel, path, sha256)
+            else:
+                for rel, path in _files_below(groups[prefix]):
+                    payload.add(prefix + rel, path)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch.out.folder, ignore_errors=True)
 
 
-def export_bag(ctx: ExportContext) -> dict[str, bytes]:
+def export_bag(ctx: ExportContext) -> None:
     info = ctx.edition()
-    files = payload(ctx)
-    octets = sum(len(data) for data in files.values())
+    out = ctx.out
+    payload = _Payload(out)
+    try:
+        _add_payload(ctx, payload)
+    finally:
+        payload.close()
     description = (f"{info.title}: the whole edition — TEI sources and schema, HTML and plain-text editions, "
                    f"and its library exports (CMIF, OAI-PMH, MARCXML, MODS, EPUB, JSON).")
     fields = [
@@ -76,18 +151,17 @@ def export_bag(ctx: ExportContext) -> dict[str, bytes]:
         ("Bagging-Date", ctx.produced.date().isoformat()),
         ("External-Description", description),
         ("External-Identifier", ctx.base_url),
-        ("Payload-Oxum", f"{octets}.{len(files)}"),
-        ("Bag-Size", bag_size(octets)),
+        ("Payload-Oxum", f"{payload.octets}.{payload.count}"),
+        ("Bag-Size", bag_size(payload.octets)),
         ("Bag-Software-Agent", f"tei-edition {__version__}"),
     ]
-    tags = {
-        "bagit.txt": b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
-        "bag-info.txt": "".join(f"{label}: {value}\n" for label, value in fields).encode("utf-8"),
-    }
+    out.write(f"{FOLDER}/bagit.txt", b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    out.write(f"{FOLDER}/bag-info.txt", "".join(f"{label}: {value}\n" for label, value in fields).encode("utf-8"))
+    # the tag manifests list every tag file but themselves
+    tags = ["bag-info.txt", "bagit.txt"] + [f"manifest-{a}.txt" for a in ALGORITHMS]
     for algorithm in ALGORITHMS:
-        tags[f"manifest-{algorithm}.txt"] = _manifest(files, algorithm)
-    listed = dict(tags)     # the tag manifests list every tag file but themselves
-    for algorithm in ALGORITHMS:
-        tags[f"tagmanifest-{algorithm}.txt"] = _manifest(listed, algorithm)
-    out = {f"{FOLDER}/{path}": data for path, data in {**tags, **files}.items()}
-    return dict(sorted(out.items()))
+        lines = []
+        for tag in sorted(tags):
+            with open(out.folder / FOLDER / tag, "rb") as fh:
+                lines.append(f"{hashlib.file_digest(fh, algorithm).hexdigest()}  {_encode_path(tag)}\n")
+        out.write(f"{FOLDER}/tagmanifest-{algorithm}.txt", "".join(lines).encode("utf-8"))

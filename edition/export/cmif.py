@@ -10,6 +10,8 @@ one. Dates use CMIF's attributes: @when for one date; @notBefore/@notAfter for a
 item whose sources disagree (the range spans the dates given). CMIF's @cert has a single value,
 "low", meaning "uncertain": a person or place recorded with medium or low certainty gets it; dates
 get none (CMIF's own example fails its schema there).
+
+The file is written one correspDesc at a time, from what each letter's header says (ctx.facts).
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ import uuid
 
 from lxml import etree
 
-from ..tei import NS, TEI_NS, XML_ID, tei
-from ._common import ExportContext, authority_uris, text_of, xml_bytes
+from ..corpus import Letter
+from ..tei import TEI_NS, XML_ID, tei
+from ._common import ActionFacts, ExportContext, NameFacts, authority_uris, write_streamed
 
 FILE = "cmif.xml"
 SCHEMA_URL = "https://raw.githubusercontent.com/TEI-Correspondence-SIG/CMIF/master/schema/cmi-customization.rng"
@@ -37,25 +40,23 @@ def bibl_id(base_url: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _name(ctx: ExportContext, el: etree._Element) -> etree._Element:
+def _name(ctx: ExportContext, name: NameFacts) -> etree._Element:
     """A persName/orgName/placeName for CMIF: the register's name, authority URIs, certainty."""
-    kind = _NAMES[etree.QName(el).localname]
-    ref = (el.get("ref") or "").lstrip("#")
-    entry = ctx.corpus.entries[kind].get(ref)
-    out = etree.Element(el.tag)
-    out.text = entry.name if entry is not None and entry.name else text_of(el)
+    kind = _NAMES[name.element]
+    entry = ctx.corpus.entries[kind].get(name.ref.lstrip("#"))
+    out = etree.Element(tei(name.element))
+    out.text = entry.name if entry is not None and entry.name else name.text
     uris = authority_uris(entry, PLACE_AUTHORITIES if kind == "places" else PERSON_AUTHORITIES) if entry else []
     if uris:
         out.set("ref", " ".join(uris))
-    if el.get("cert") in ("low", "medium"):
+    if name.cert in ("low", "medium"):
         out.set("cert", "low")
     return out
 
 
-def _date(dates: list[etree._Element]) -> etree._Element | None:
+def _date(dates: tuple[tuple[str | None, ...], ...]) -> etree._Element | None:
     """One CMIF date from the dates of a correspAction: a single date, or the range they span."""
-    values = [(d.get("when"), d.get("notBefore"), d.get("notAfter"), d.get("from"), d.get("to")) for d in dates]
-    values = [v for v in values if any(v)]
+    values = [v for v in dates if any(v)]
     if not values:
         return None
     out = etree.Element(tei("date"))
@@ -71,22 +72,26 @@ def _date(dates: list[etree._Element]) -> etree._Element | None:
     return out
 
 
-def _action(ctx: ExportContext, action: etree._Element | None, kind: str) -> etree._Element:
+def _action(ctx: ExportContext, action: ActionFacts | None, kind: str) -> etree._Element:
     out = etree.Element(tei("correspAction"), type=kind)
     if action is not None:
-        for el in action.iterfind("tei:persName", NS):
-            out.append(_name(ctx, el))
-        for el in action.iterfind("tei:orgName", NS):
-            out.append(_name(ctx, el))
-        for el in action.iterfind("tei:placeName", NS):
-            out.append(_name(ctx, el))
-        date = _date(action.findall("tei:date", NS))
+        for name in action.names:
+            out.append(_name(ctx, name))
+        date = _date(action.dates)
         if date is not None:
             out.append(date)
     return out
 
 
-def export_cmif(ctx: ExportContext) -> dict[str, bytes]:
+def _corresp_desc(ctx: ExportContext, letter: Letter, source_id: str) -> etree._Element:
+    actions = ctx.facts(letter.path).actions
+    desc = etree.Element(tei("correspDesc"), ref=ctx.letter_url(letter.id), source=f"#{source_id}")
+    for kind in ("sent", "received"):
+        desc.append(_action(ctx, actions.get(kind), kind))
+    return desc
+
+
+def export_cmif(ctx: ExportContext) -> None:
     info = ctx.edition()
     source_id = bibl_id(ctx.base_url)
     root = etree.Element(tei("TEI"), nsmap={None: TEI_NS})
@@ -111,13 +116,7 @@ def export_cmif(ctx: ExportContext) -> dict[str, bytes]:
     bibl.text = f"{info.title}. {info.publisher + ', ' if info.publisher else ''}{info.year}{version}. "
     etree.SubElement(bibl, tei("ref"), target=ctx.base_url).text = ctx.base_url
     profile = etree.SubElement(header, tei("profileDesc"))
-    for letter in ctx.corpus.letters:
-        corresp = ctx.source(letter.path).root.find("tei:teiHeader/tei:profileDesc/tei:correspDesc", NS)
-        desc = etree.SubElement(profile, tei("correspDesc"), ref=ctx.letter_url(letter.id), source=f"#{source_id}")
-        for kind in ("sent", "received"):
-            desc.append(_action(ctx, corresp.find(f"tei:correspAction[@type='{kind}']", NS), kind))
     etree.SubElement(etree.SubElement(etree.SubElement(root, tei("text")), tei("body")), tei("p"))
-    etree.indent(root, space="  ")
     pi = f'<?xml-model href="{SCHEMA_URL}" type="application/xml" schematypens="http://relaxng.org/ns/structure/1.0"?>'
-    return {FILE: xml_bytes(root, (pi,))}
-
+    write_streamed(ctx.out, FILE, root, profile, (_corresp_desc(ctx, l, source_id) for l in ctx.corpus.letters),
+                   (pi,))

@@ -26,13 +26,15 @@ One file per kind, UTF-8, the same envelope in each ("version" changes only when
                "authorities": [{"type": "wikidata" | "viaf" | "gnd" | "lcnaf" | "isni" | "geonames",
                                 "id": str, "uri": str}],
                "letters": [letter id, ...]   (the items that name it, in order of date)}
+
+data/letters.json is written one letter at a time.
 """
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 
 from ..corpus import REGISTER_KINDS, Entry, Letter, Party
-from ._common import AUTHORITY_URIS, ExportContext
+from ._common import AUTHORITY_URIS, ExportContext, json_text, new_file
 
 FOLDER = "data"
 VERSION = 1
@@ -104,19 +106,32 @@ def entry_record(ctx: ExportContext, entry: Entry) -> dict:
 
 
 def _dump(doc: dict) -> bytes:
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json_text(doc) + "\n").encode("utf-8")
 
 
-def export_data(ctx: ExportContext) -> dict[str, bytes]:
+def _write_list(ctx: ExportContext, rel: str, envelope: dict, key: str, items: Iterable[dict]) -> None:
+    """Write `envelope` with `items` as its list `key` (the envelope's last member), one item at a time;
+    the same bytes as `_dump`."""
+    with open(new_file(ctx.out, rel), "wb") as fh:
+        fh.write(json_text(envelope)[:-2].encode("utf-8"))           # without "\n}"
+        fh.write(f",\n  {json_text(key)}: [".encode("utf-8"))
+        separator = b"\n    "
+        for item in items:
+            fh.write(separator)
+            fh.write(json_text(item, 2).encode("utf-8"))
+            separator = b",\n    "
+        fh.write(b"]\n}\n" if separator == b"\n    " else b"\n  ]\n}\n")
+    ctx.out.record(rel)
+
+
+def export_data(ctx: ExportContext) -> None:
     info = ctx.edition()
     edition = {"title": info.title, "url": ctx.base_url, "publisher": info.publisher, "licence": info.licence,
                "licence_url": info.licence_url}
     categories = ctx.categories()
-    files = {f"{FOLDER}/letters.json": _dump({
-        "version": VERSION, "edition": edition,
-        "letters": [letter_record(ctx, l, categories) for l in ctx.corpus.letters]})}
+    _write_list(ctx, f"{FOLDER}/letters.json", {"version": VERSION, "edition": edition}, "letters",
+                (letter_record(ctx, l, categories) for l in ctx.corpus.letters))
     for kind in REGISTER_KINDS:
         entries = sorted(ctx.corpus.entries[kind.key].values(), key=lambda e: e.id)
-        files[f"{FOLDER}/{kind.key}.json"] = _dump({
-            "version": VERSION, "edition": edition, kind.key: [entry_record(ctx, e) for e in entries]})
-    return files
+        ctx.out.write(f"{FOLDER}/{kind.key}.json", _dump({
+            "version": VERSION, "edition": edition, kind.key: [entry_record(ctx, e) for e in entries]}))

@@ -9,14 +9,17 @@
     OEBPS/<register>.xhtml        persons, places, organisations, events, with links to the items
     OEBPS/edition.css
 
-Text is rendered by the project's processing model (`edition.render.render_html`); its HTML
-fragments are parsed and written out again as XHTML, so every page is well-formed XML. Pages are
-built as element trees, never by pasting strings. The zip has fixed timestamps (the date of
-production) and a fixed order, so the book is the same bytes every time.
+A letter's regest and commentary come rendered by the project's processing model: from
+`ctx.rendered` (the fragments the build already made, with links to the book's own pages), else
+rendered here (`edition.render.render_html`). The HTML fragments are parsed and written out again
+as XHTML, so every page is well-formed XML. Pages are built as element trees, never by pasting
+strings. The book is written into the zip file page by page, as each is made; the zip has fixed
+timestamps (the date of production) and a fixed order, so the book is the same bytes every time.
 """
 from __future__ import annotations
 
 import uuid
+from typing import BinaryIO
 
 import lxml.html
 from lxml import etree
@@ -24,8 +27,8 @@ from lxml import etree
 from .. import render
 from ..corpus import REGISTER_KINDS, Entry, Letter
 from ..scaffold import human_date
-from ..tei import NS, XML_LANG
-from ._common import AUTHORITY_URIS, ExportContext, text_of, zip_bytes
+from ..tei import NS, XML_LANG, read_xml
+from ._common import AUTHORITY_URIS, Archive, ExportContext, new_file, text_of, write_around
 
 FILE = "edition.epub"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -37,6 +40,8 @@ OEBPS = "OEBPS"
 AUTHORITY_LABELS = {"wikidata": "Wikidata", "viaf": "VIAF", "gnd": "GND", "lcnaf": "LCNAF", "isni": "ISNI",
                     "geonames": "GeoNames"}
 LINK_LABELS = {"repliesTo": "Answers", "repliedBy": "Answered by", "prev": "Previous item", "next": "Next item"}
+#: The divisions of a letter's body in the book, in this order (as in the HTML edition).
+PARTS = ("regest", "commentary")
 
 CSS = """\
 body { font-family: serif; line-height: 1.5; margin: 0 1em; }
@@ -69,10 +74,12 @@ def _link(parent: etree._Element, href: str, text: str) -> etree._Element:
 def _append_text(parent: etree._Element, text: str | None) -> None:
     if not text:
         return
-    if len(parent):
-        parent[-1].tail = (parent[-1].tail or "") + text
-    else:
+    try:
+        last = parent[-1]               # found from the end: len(parent) would count every child
+    except IndexError:
         parent.text = (parent.text or "") + text
+    else:
+        last.tail = (last.tail or "") + text
 
 
 def _xhtml_copy(el: lxml.html.HtmlElement) -> etree._Element | None:
@@ -93,9 +100,28 @@ def _xhtml_copy(el: lxml.html.HtmlElement) -> etree._Element | None:
     return out
 
 
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
 def append_fragment(parent: etree._Element, fragment: str) -> None:
-    """Parse an HTML fragment from the renderer and append it to `parent` as XHTML."""
+    """Parse an HTML fragment from the renderer and append it to `parent` as XHTML.
+
+    The renderer's fragments are well-formed XML as a rule: they are read as such into the XHTML
+    namespace. Any other fragment goes through lxml's HTML parser.
+    """
     if not fragment.strip():
+        return
+    try:
+        wrapper = etree.fromstring(f'<div xmlns="{XHTML_NS}">{fragment}</div>', _XML_PARSER)
+    except etree.XMLSyntaxError:
+        wrapper = None
+    if wrapper is not None:
+        _append_text(parent, wrapper.text)
+        for node in list(wrapper):
+            if isinstance(node.tag, str):
+                parent.append(node)
+            else:                                    # a comment or processing instruction: its tail only
+                _append_text(parent, node.tail)
         return
     for node in lxml.html.fragments_fromstring(fragment):
         if isinstance(node, str):
@@ -135,25 +161,37 @@ class Book:
         self.language = self.info.languages[0]
         self.letters = {l.id: l for l in ctx.corpus.letters}
         self.categories = ctx.categories()
-        self.pages: dict[str, bytes] = {}           # file name in OEBPS -> XHTML
         self.toc_sections: list[tuple[str, str]] = []
+        self.hrefs = {entry.id: f"{kind}.xhtml#{entry.id}"
+                      for kind, entries in reversed(ctx.corpus.entries.items()) for entry in entries.values()}
+        self.hrefs.update((letter_id, f"{letter_id}.xhtml") for letter_id in self.letters)
 
     # ------------------------------------------------------------ links
     def href(self, xml_id: str) -> str | None:
-        if xml_id in self.letters:
-            return f"{xml_id}.xhtml"
-        entry = self.ctx.corpus.entry(xml_id)
-        if entry is not None:
-            return f"{entry.kind.key}.xhtml#{xml_id}"
-        return None
+        """The book's address of a letter or register entry (as `corpus.entry` finds it), or None."""
+        return self.hrefs.get(xml_id)
 
     def _render(self, parent: etree._Element, element: etree._Element, source, prefix: str) -> None:
         result = render.render_html(element, resolve=self.href, reporter=self.ctx.reporter, source=source,
                                     heading_level=2, id_prefix=prefix)
         append_fragment(parent, result.fragment)
 
+    def parts(self, letter: Letter) -> dict[str, str]:
+        """The letter's regest and commentary as HTML, links pointing into the book."""
+        if self.ctx.rendered is not None:
+            return self.ctx.rendered(letter.id, self.href)
+        source = read_xml(letter.path)
+        body = source.root.find("tei:text/tei:body", NS)
+        out: dict[str, str] = {}
+        for div in body.iterfind("tei:div", NS) if body is not None else ():
+            kind = div.get("type")
+            if kind in PARTS and kind not in out:
+                out[kind] = render.render_html(div, resolve=self.href, reporter=self.ctx.reporter, source=source,
+                                               heading_level=2, id_prefix=f"{kind}-").fragment
+        return out
+
     # ------------------------------------------------------------ pages
-    def title_page(self) -> None:
+    def title_page(self) -> bytes:
         info = self.info
         html, body = _page(info.title, self.language)
         front = _sub(body, "section", **{f"{{{EPUB_NS}}}type": "titlepage", "id": "title"})
@@ -179,12 +217,10 @@ class Book:
                 section = _sub(body, "section", id=f"s{i}", **{f"{{{EPUB_NS}}}type": "chapter"})
                 self._render(section, div, edition, f"s{i}-")
                 self.toc_sections.append((f"index.xhtml#s{i}", text_of(div.find("tei:head", NS)) or f"Section {i}"))
-        self.pages["index.xhtml"] = _serialize(html)
+        return _serialize(html)
 
-    def letter_page(self, letter: Letter) -> None:
+    def letter_page(self, letter: Letter) -> bytes:
         ctx = self.ctx
-        source = ctx.source(letter.path)
-        header = source.root.find("tei:teiHeader", NS)
         title = letter.subtitle or letter.title
         html, body = _page(title, self.language)
         section = _sub(body, "section", id=f"item-{letter.id}", **{f"{{{EPUB_NS}}}type": "chapter"})
@@ -216,18 +252,17 @@ class Book:
         row("Phase", self.categories.get(letter.categories.get("phases", ""), ""))
         row("Keywords", ", ".join(self.categories.get(k, k) for k in letter.keywords))
         row("Signature", letter.signature)
-        for ref in header.iterfind("tei:fileDesc/tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS):
-            target = ref.get("target") or ""
+        for kind, target, cert in letter.translations:
             if target.startswith(("https://", "http://")):
-                unverified = " (not verified)" if ref.get("cert") in ("low", "medium") else ""
-                row(f"Translation ({ref.get('type') or 'link'}{unverified})", target, target)
+                unverified = " (not verified)" if cert in ("low", "medium") else ""
+                row(f"Translation ({kind}{unverified})", target, target)
         row("Online edition", ctx.letter_url(letter.id), ctx.letter_url(letter.id))
         if letter.abstract:
             _sub(section, "h2", "Abstract")
             _sub(section, "p", letter.abstract)
-        text_body = source.root.find("tei:text/tei:body", NS)
-        for div in text_body.iterfind("tei:div", NS):
-            self._render(section, div, source, f"{div.get('type') or 'div'}-")
+        parts = self.parts(letter)
+        for kind in PARTS:
+            append_fragment(section, parts.get(kind, ""))
         links = [(LINK_LABELS[k], letter.links[k]) for k in LINK_LABELS if letter.links.get(k) in self.letters]
         if links:
             nav = _sub(section, "nav", **{"aria-label": "Related items"})
@@ -237,36 +272,40 @@ class Book:
                 li = _sub(items, "li", f"{label}: ")
                 other = self.letters[target]
                 _link(li, f"{target}.xhtml", other.subtitle or other.id)
-        self.pages[f"{letter.id}.xhtml"] = _serialize(html)
+        return _serialize(html)
 
-    def register_page(self, key: str, label: str, entries: list[Entry]) -> None:
+    def register_page(self, fh: BinaryIO, key: str, label: str, entries: list[Entry]) -> None:
+        """A register's page, written to `fh` one entry at a time (a register page links every item)."""
         html, body = _page(label, self.language)
         section = _sub(body, "section", id=f"register-{key}", **{f"{{{EPUB_NS}}}type": "index"})
         _sub(section, "h1", label)
-        for entry in sorted(entries, key=lambda e: (e.name.casefold(), e.id)):
-            block = _sub(section, "section", id=entry.id, **{"class": "entry"})
-            _sub(block, "h2", entry.name or entry.id)
-            if entry.variants:
-                _sub(block, "p", "Also: " + "; ".join(entry.variants))
-            dates = _dates(entry)
-            if dates:
-                _sub(block, "p", dates)
-            if entry.description:
-                _sub(block, "p", entry.description)
-            authorities = [(AUTHORITY_LABELS[t], AUTHORITY_URIS[t].format(entry.idnos[t]))
-                           for t in AUTHORITY_URIS if entry.idnos.get(t)]
-            if authorities:
-                p = _sub(block, "p", "Authority records: ")
-                for i, (name, uri) in enumerate(authorities):
-                    _append_text(p, ", " if i else None)
-                    _link(p, uri, name)
-            named = [l for l in entry.letters if l in self.letters]
-            if named:
-                p = _sub(block, "p", "Named in: ")
-                for i, letter_id in enumerate(named):
-                    _append_text(p, "; " if i else None)
-                    _link(p, f"{letter_id}.xhtml", self.letters[letter_id].subtitle or letter_id)
-        self.pages[f"{key}.xhtml"] = _serialize(html)
+        entries = sorted(entries, key=lambda e: (e.name.casefold(), e.id))
+        write_around(fh, html, section, (self.register_entry(e) for e in entries), _serialize)
+
+    def register_entry(self, entry: Entry) -> etree._Element:
+        block = etree.Element(_x("section"), id=entry.id, **{"class": "entry"})
+        _sub(block, "h2", entry.name or entry.id)
+        if entry.variants:
+            _sub(block, "p", "Also: " + "; ".join(entry.variants))
+        dates = _dates(entry)
+        if dates:
+            _sub(block, "p", dates)
+        if entry.description:
+            _sub(block, "p", entry.description)
+        authorities = [(AUTHORITY_LABELS[t], AUTHORITY_URIS[t].format(entry.idnos[t]))
+                       for t in AUTHORITY_URIS if entry.idnos.get(t)]
+        if authorities:
+            p = _sub(block, "p", "Authority records: ")
+            for i, (name, uri) in enumerate(authorities):
+                _append_text(p, ", " if i else None)
+                _link(p, uri, name)
+        named = [l for l in entry.letters if l in self.letters]
+        if named:
+            p = _sub(block, "p", "Named in: ")
+            for i, letter_id in enumerate(named):
+                _append_text(p, "; " if i else None)
+                _link(p, f"{letter_id}.xhtml", self.letters[letter_id].subtitle or letter_id)
+        return block
 
     def nav(self) -> bytes:
         html, body = _page("Contents", self.language)
@@ -356,26 +395,27 @@ class Book:
         etree.indent(root, space="  ")
         return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8") + b"\n"
 
-    def build(self) -> bytes:
-        self.title_page()
-        for letter in self.ctx.corpus.letters:
-            self.letter_page(letter)
-        for kind in REGISTER_KINDS:
-            if self.ctx.corpus.entries[kind.key]:
-                self.register_page(kind.key, kind.label, list(self.ctx.corpus.entries[kind.key].values()))
-        spine = (["index.xhtml"] + [f"{l.id}.xhtml" for l in self.ctx.corpus.letters]
-                 + [f"{k.key}.xhtml" for k in REGISTER_KINDS if self.ctx.corpus.entries[k.key]])
+    def write(self, archive: Archive) -> None:
+        """Write the book into `archive`, each page as soon as it is made."""
+        corpus = self.ctx.corpus
+        registers = [k for k in REGISTER_KINDS if corpus.entries[k.key]]
+        spine = (["index.xhtml"] + [f"{l.id}.xhtml" for l in corpus.letters]
+                 + [f"{k.key}.xhtml" for k in registers])
+        title_page = self.title_page()          # first: it finds the sections the table of contents lists
         container = (f'<?xml version="1.0" encoding="UTF-8"?>\n<container version="1.0" xmlns="{CONTAINER_NS}">\n'
                      f'  <rootfiles>\n    <rootfile full-path="{OEBPS}/content.opf" '
                      f'media-type="application/oebps-package+xml"/>\n  </rootfiles>\n</container>\n')
-        members = [
-            ("mimetype", b"application/epub+zip"),
-            ("META-INF/container.xml", container.encode("utf-8")),
-            (f"{OEBPS}/content.opf", self.package(spine)),
-            (f"{OEBPS}/nav.xhtml", self.nav()),
-            (f"{OEBPS}/edition.css", CSS.encode("utf-8")),
-        ] + [(f"{OEBPS}/{name}", self.pages[name]) for name in spine]
-        return zip_bytes(members, self.ctx.produced, stored=frozenset({"mimetype"}))
+        archive.add("mimetype", b"application/epub+zip")
+        archive.add("META-INF/container.xml", container.encode("utf-8"))
+        archive.add(f"{OEBPS}/content.opf", self.package(spine))
+        archive.add(f"{OEBPS}/nav.xhtml", self.nav())
+        archive.add(f"{OEBPS}/edition.css", CSS.encode("utf-8"))
+        archive.add(f"{OEBPS}/index.xhtml", title_page)
+        for letter in corpus.letters:
+            archive.add(f"{OEBPS}/{letter.id}.xhtml", self.letter_page(letter))
+        for kind in registers:
+            with archive.member(f"{OEBPS}/{kind.key}.xhtml") as fh:
+                self.register_page(fh, kind.key, kind.label, list(corpus.entries[kind.key].values()))
 
 
 def _dates(entry: Entry) -> str:
@@ -387,5 +427,8 @@ def _dates(entry: Entry) -> str:
     return start or (f"? – {end}" if end else "")
 
 
-def export_epub(ctx: ExportContext) -> dict[str, bytes]:
-    return {FILE: Book(ctx).build()}
+def export_epub(ctx: ExportContext) -> None:
+    book = Book(ctx)
+    with Archive(new_file(ctx.out, FILE), ctx.produced, stored=frozenset({"mimetype"})) as archive:
+        book.write(archive)
+    ctx.out.record(FILE)

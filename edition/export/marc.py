@@ -140,5 +140,5 @@ def record(ctx: ExportContext) -> etree._Element:
     return root
 
 
-def export_marc(ctx: ExportContext) -> dict[str, bytes]:
-    return {FILE: xml_bytes(record(ctx))}
+def export_marc(ctx: ExportContext) -> None:
+    ctx.out.write(FILE, xml_bytes(record(ctx)))

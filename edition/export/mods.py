@@ -107,5 +107,5 @@ def record(ctx: ExportContext) -> etree._Element:
     return mods
 
 
-def export_mods(ctx: ExportContext) -> dict[str, bytes]:
-    return {FILE: xml_bytes(record(ctx))}
+def export_mods(ctx: ExportContext) -> None:
+    ctx.out.write(FILE, xml_bytes(record(ctx)))

@@ -11,14 +11,15 @@ under the base URL <gateway URL>/<this file's URL without the scheme>. Until a g
 oai:baseURL is the file's own address (<base-url>export/oai-pmh.xml). OAI-PMH requires an
 adminEmail: it is ExportContext.admin_email; without one the element is left out and a warning
 (export.oai-pmh.admin-email) says so.
+
+The file is written one record at a time, from the corpus and what each letter's header says (ctx.facts).
 """
 from __future__ import annotations
 
 from lxml import etree
 
 from ..corpus import Letter
-from ..tei import NS
-from ._common import ExportContext, host_and_path, text_of, xml_bytes
+from ._common import EditionInfo, ExportContext, host_and_path, write_streamed
 
 FILE = "oai-pmh.xml"
 SR_NS = "http://www.openarchives.org/OAI/2.0/static-repository"
@@ -52,10 +53,8 @@ def _sub(parent: etree._Element, ns: str, name: str, text: str | None = None, **
     return el
 
 
-def _dc(ctx: ExportContext, letter: Letter, categories: dict[str, str]) -> etree._Element:
-    info = ctx.edition()
-    root = ctx.source(letter.path).root
-    header = root.find("tei:teiHeader", NS)
+def _dc(ctx: ExportContext, letter: Letter, info: EditionInfo, categories: dict[str, str]) -> etree._Element:
+    facts = ctx.facts(letter.path)
     dc = etree.Element(f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS})
     dc.set(XSI_LOCATION, f"{OAI_DC_NS} http://www.openarchives.org/OAI/2.0/oai_dc.xsd")
 
@@ -84,25 +83,33 @@ def _dc(ctx: ExportContext, letter: Letter, categories: dict[str, str]) -> etree
         _sub(dc, DC_NS, "type", kind)
     _sub(dc, DC_NS, "format", "text/html")
     _sub(dc, DC_NS, "identifier", ctx.letter_url(letter.id))
-    languages = [l.get("ident") for l in header.iterfind("tei:profileDesc/tei:langUsage/tei:language", NS)]
-    for language in dict.fromkeys(languages or list(info.languages)):
+    for language in dict.fromkeys(facts.languages or info.languages):
         _sub(dc, DC_NS, "language", language)
     _sub(dc, DC_NS, "relation", ctx.base_url)
     # the translation's pages, where they were seen (an inferred address is marked uncertain in the TEI)
-    for ref in header.iterfind("tei:fileDesc/tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS):
-        if (ref.get("target") or "").startswith(("https://", "http://")) and ref.get("cert") not in ("low", "medium"):
-            _sub(dc, DC_NS, "relation", ref.get("target"))
+    for _, target, cert in letter.translations:
+        if target.startswith(("https://", "http://")) and cert not in ("low", "medium"):
+            _sub(dc, DC_NS, "relation", target)
     if letter.place is not None:
         _sub(dc, DC_NS, "coverage", name(letter.place))
-    licence = header.find("tei:fileDesc/tei:publicationStmt/tei:availability/tei:licence", NS)
-    rights = text_of(licence) or info.licence
-    url = (licence.get("target") if licence is not None else None) or info.licence_url
+    rights = facts.licence or info.licence
+    url = facts.licence_url or info.licence_url
     if rights or url:
         _sub(dc, DC_NS, "rights", f"{rights} ({url})" if rights and url else rights or url)
     return dc
 
 
-def export_oai_pmh(ctx: ExportContext) -> dict[str, bytes]:
+def _record(ctx: ExportContext, letter: Letter, datestamp: str, info: EditionInfo,
+            categories: dict[str, str]) -> etree._Element:
+    record = etree.Element(f"{{{OAI_NS}}}record")
+    head = _sub(record, OAI_NS, "header")
+    _sub(head, OAI_NS, "identifier", oai_identifier(ctx, letter.id))
+    _sub(head, OAI_NS, "datestamp", datestamp)
+    _sub(record, OAI_NS, "metadata").append(_dc(ctx, letter, info, categories))
+    return record
+
+
+def export_oai_pmh(ctx: ExportContext) -> None:
     info = ctx.edition()
     categories = ctx.categories()
     datestamps = {l.id: ctx.datestamp(l.path) for l in ctx.corpus.letters}
@@ -138,11 +145,5 @@ def export_oai_pmh(ctx: ExportContext) -> dict[str, bytes]:
     _sub(fmt, OAI_NS, "metadataNamespace", OAI_DC_NS)
 
     records = _sub(root, SR_NS, "ListRecords", metadataPrefix="oai_dc")
-    for letter in ctx.corpus.letters:
-        record = _sub(records, OAI_NS, "record")
-        head = _sub(record, OAI_NS, "header")
-        _sub(head, OAI_NS, "identifier", oai_identifier(ctx, letter.id))
-        _sub(head, OAI_NS, "datestamp", datestamps[letter.id])
-        _sub(record, OAI_NS, "metadata").append(_dc(ctx, letter, categories))
-    etree.indent(root, space="  ")
-    return {FILE: xml_bytes(root)}
+    write_streamed(ctx.out, FILE, root, records,
+                   (_record(ctx, l, datestamps[l.id], info, categories) for l in ctx.corpus.letters))

@@ -7,20 +7,23 @@
         the ODD and the RELAX NG grammar and Schematron rules compiled from it
     tei/corpus.xml
         <teiCorpus>: a header for the edition as a whole, then the edition document, the
-        registers and the letters in order of date. It is valid against the project schema
-        (teiCorpus is one of its start elements) and against tei_all.
+        registers and the letters in order of date, each member copied as it stands in its
+        source. It is valid against the project schema (teiCorpus is one of its start elements)
+        and against tei_all. It is written one member at a time; no member is parsed for it.
 """
 from __future__ import annotations
 
 import copy
+import os
+import posixpath
 import re
 from pathlib import Path
 
 from lxml import etree
 
 from ..odd import SchemaFiles
-from ..tei import NS, RNG_NS, SCH_NS, TEI_NS, XML_ID, XML_LANG, tei
-from ._common import ExportContext, relative_href
+from ..tei import NS, RNG_NS, SCH_NS, TEI_NS, XML_ID, XML_LANG, read_xml, tei
+from ._common import XML_DECLARATION, ExportContext, new_file, relative_href, root_element_bytes
 
 FOLDER = "tei"
 CORPUS_FILE = f"{FOLDER}/corpus.xml"
@@ -39,22 +42,35 @@ def _schema_files(ctx: ExportContext) -> dict[Path, str]:
     return {p.resolve(): f"{SCHEMA_FOLDER}/{p.name}" for p in (files.odd, files.rng, files.sch) if p.exists()}
 
 
-def _repoint(data: bytes, source: Path, target: str, schema: dict[Path, str]) -> bytes:
-    """Rewrite the xml-model hrefs of the prolog that name a schema file to its copy in the export."""
-    root = _ROOT_START.search(data)
-    end = root.start() if root else len(data)
+class _Repointer:
+    """Rewrites the xml-model hrefs of a prolog that name a schema file to point to its copy in the export.
 
-    def model(m: re.Match) -> bytes:
-        def href(h: re.Match) -> bytes:
-            value = h.group(3).decode("utf-8")
+    What an href resolves to is worked out once per folder and href, not once per document.
+    """
+
+    def __init__(self, schema: dict[Path, str]):
+        self.schema = schema
+        self.known: dict[tuple[Path, str, str], bytes | None] = {}
+
+    def new_href(self, source: Path, target: str, value: str) -> bytes | None:
+        key = (source.parent, value, posixpath.dirname(target))
+        if key not in self.known:
             resolved = (source.parent / value).resolve()
-            if "://" in value or resolved not in schema:
-                return h.group(0)
-            new = relative_href(target, schema[resolved]).encode("utf-8")
-            return h.group(1) + h.group(2) + new + h.group(2)
-        return _HREF.sub(href, m.group(0))
+            self.known[key] = (relative_href(target, self.schema[resolved]).encode("utf-8")
+                               if "://" not in value and resolved in self.schema else None)
+        return self.known[key]
 
-    return _XML_MODEL.sub(model, data[:end]) + data[end:]
+    def __call__(self, data: bytes, source: Path, target: str) -> bytes:
+        root = _ROOT_START.search(data)
+        end = root.start() if root else len(data)
+
+        def model(m: re.Match) -> bytes:
+            def href(h: re.Match) -> bytes:
+                new = self.new_href(source, target, h.group(3).decode("utf-8"))
+                return h.group(0) if new is None else h.group(1) + h.group(2) + new + h.group(2)
+            return _HREF.sub(href, m.group(0))
+
+        return _XML_MODEL.sub(model, data[:end]) + data[end:]
 
 
 def _lay_out(parent: etree._Element, children: list[etree._Element], level: int) -> None:
@@ -134,40 +150,84 @@ def _header(ctx: ExportContext, registers: int) -> etree._Element:
     return header
 
 
-def corpus_document(ctx: ExportContext) -> bytes:
-    """The whole edition as one <teiCorpus> document."""
+def _members(ctx: ExportContext) -> tuple[list[Path], list[Path], list[Path]]:
+    """The documents in the order of the teiCorpus: the edition document, the registers, the letters by date."""
+    letters = [l.path for l in ctx.corpus.letters]
+    edition = [ctx.corpus.edition.path] if ctx.corpus.edition is not None else []
+    folders: dict[Path, str] = {}
+
+    def real(path: Path) -> str:                  # the folder resolved once, not every file
+        if path.parent not in folders:
+            folders[path.parent] = os.path.realpath(path.parent)
+        return os.path.join(folders[path.parent], path.name)
+
+    placed = {real(p) for p in letters + edition}
+    registers = [p for p in ctx.document_paths() if real(p) not in placed]
+    return edition, registers, letters
+
+
+def _relative(ctx: ExportContext, path: Path) -> str:
+    """A document's path below tei/."""
+    try:
+        return path.relative_to(ctx.corpus.root).as_posix()
+    except ValueError:
+        return path.resolve().relative_to(ctx.corpus.root.resolve()).as_posix()
+
+
+def _corpus_head(ctx: ExportContext, registers: int) -> tuple[bytes, bytes]:
+    """The teiCorpus document up to its first member, and what follows its last member."""
     root = etree.Element(tei("teiCorpus"), nsmap={None: TEI_NS})
-    info = ctx.edition()
-    root.set(XML_LANG, info.languages[0])
+    root.set(XML_LANG, ctx.edition().languages[0])
     root.text = "\n  "
-    letter_paths = [l.path.resolve() for l in ctx.corpus.letters]
-    edition = [ctx.corpus.edition.path.resolve()] if ctx.corpus.edition is not None else []
-    placed = set(letter_paths) | set(edition)
-    others = [p.resolve() for p in ctx.document_paths() if p.resolve() not in placed]   # the registers
-    members = [ctx.source(p).root for p in edition + others + letter_paths]
-    header = _header(ctx, len(others))
+    header = _header(ctx, registers)
     root.append(header)
-    last: etree._Element = header
-    for member in members:
-        last.tail = "\n  "
-        last = copy.deepcopy(member)
-        root.append(last)
-    last.tail = "\n"
+    header.tail = "\n  "
     pis = [f'<?xml-model href="{relative_href(CORPUS_FILE, target)}" type="application/xml" '
            f'schematypens="{_SCHEMA_TYPES[path.suffix]}"?>\n'
            for path, target in sorted(_schema_files(ctx).items(), key=lambda item: item[1])
            if path.suffix in _SCHEMA_TYPES]
-    head = b'<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(pis).encode("utf-8")
-    return head + etree.tostring(root, encoding="UTF-8") + b"\n"
+    data = XML_DECLARATION + "".join(pis).encode("utf-8") + etree.tostring(root, encoding="UTF-8")
+    end = data.rindex(b"</")
+    return data[:end], data[end:] + b"\n"
 
 
-def export_tei(ctx: ExportContext) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
+_START_TAG = re.compile(rb"""<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*/?>""")
+_TEI_DEFAULT_NS = re.compile(rb"""\s+xmlns\s*=\s*(["'])""" + re.escape(TEI_NS.encode("ascii")) + rb"\1")
+
+
+def _member_bytes(data: bytes, path: Path) -> bytes:
+    """A document's root element as it stands in the source (or, where it cannot be cut out, as lxml writes it),
+    without the declaration of TEI as the default namespace, which the teiCorpus makes."""
+    element = root_element_bytes(data)
+    if element is None:
+        element = etree.tostring(read_xml(path, data).root, encoding="UTF-8")
+    start = _START_TAG.match(element)
+    if start is None:
+        return element
+    return _TEI_DEFAULT_NS.sub(b"", start.group(0), count=1) + element[start.end():]
+
+
+def export_tei(ctx: ExportContext) -> None:
+    """The sources (their schema references pointing to tei/schema/), the schema, and tei/corpus.xml.
+
+    The teiCorpus is written one document at a time: each member is the source's root element,
+    copied as it stands in the file, so no document is parsed to make it.
+    """
+    out = ctx.out
     schema = _schema_files(ctx)
-    for path, target in schema.items():
-        files[target] = path.read_bytes()
-    for path in ctx.document_paths():
-        target = f"{FOLDER}/{path.relative_to(ctx.corpus.root).as_posix()}"
-        files[target] = _repoint(ctx.source(path).data, path, target, schema)
-    files[CORPUS_FILE] = corpus_document(ctx)
-    return files
+    repoint = _Repointer(schema)
+    for path, target in sorted(schema.items(), key=lambda item: item[1]):
+        out.write(target, path.read_bytes())       # a copy, not a link: the build never shares an inode with a source
+    edition, registers, letters = _members(ctx)
+    members = edition + registers + letters
+    head, tail = _corpus_head(ctx, len(registers))
+    with open(new_file(out, CORPUS_FILE), "wb") as corpus:
+        corpus.write(head)
+        for i, path in enumerate(members):
+            data = path.read_bytes()
+            target = f"{FOLDER}/{_relative(ctx, path)}"
+            out.write(target, repoint(data, path, target))
+            corpus.write(_member_bytes(data, path))
+            corpus.write(b"\n  " if i < len(members) - 1 else b"\n")
+        corpus.write(tail)
+    out.record(CORPUS_FILE)

@@ -8,6 +8,9 @@
 """
 from __future__ import annotations
 
+import html as _html
+import re
+
 from lxml import etree
 
 from ..diagnostics import Reporter
@@ -18,7 +21,7 @@ from .text import TextRenderer
 
 __all__ = [
     "BEHAVIOURS", "HtmlRenderer", "Note", "RenderedHtml", "Resolver", "Rule", "TextRenderer", "Walker",
-    "render_html", "render_text",
+    "deferred", "fill_links", "render_html", "render_text",
 ]
 
 
@@ -38,3 +41,29 @@ def render_text(element: etree._Element, *, resolve: Resolver | None = None, rep
     """Render a TEI element as UTF-8 plain text wrapped at `width`, with notes as numbered endnotes."""
     return TextRenderer(resolve=resolve, reporter=reporter, source=source, heading_level=1,
                         width=width).render(element)
+
+
+# ---------------------------------------------------------------- links resolved later
+# A fragment can be rendered before the whole corpus is known (in a worker, during the one
+# parse of its document): internal links then get a placeholder address, which each output
+# (site, EPUB) fills in with its own URLs afterwards; a link to nothing becomes a span.
+
+_PLACEHOLDER_PREFIX = "./__ref__/"
+_PLACEHOLDER_LINK = re.compile(r'<a ([^>]*?)href="\./__ref__/([^"]+)"([^>]*)>(.*?)</a>', re.S)
+
+
+def deferred(xml_id: str) -> str:
+    """A resolver for render_html that leaves every internal link to be filled in later."""
+    return _PLACEHOLDER_PREFIX + xml_id
+
+
+def fill_links(fragment: str, resolve: Resolver) -> str:
+    """Replace the placeholders of `deferred` with `resolve(id)`; unwrap links that resolve to nothing."""
+    def replace(m: re.Match) -> str:
+        before, ident, after, inner = m.group(1), _html.unescape(m.group(2)), m.group(3), m.group(4)
+        url = resolve(ident)
+        if url:
+            return f'<a {before}href="{_html.escape(url, quote=True)}"{after}>{inner}</a>'
+        attrs = (before + after).strip()
+        return f"<span {attrs}>{inner}</span>" if attrs else f"<span>{inner}</span>"
+    return _PLACEHOLDER_LINK.sub(replace, fragment)

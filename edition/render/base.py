@@ -272,11 +272,15 @@ _TABLE: dict[str, tuple[Rule, ...]] = {
 BEHAVIOURS: Mapping[str, tuple[Rule, ...]] = MappingProxyType(_TABLE)
 
 
+_TEI_PREFIX = f"{{{TEI_NS}}}"
+
+
 def _tei_name(el: etree._Element) -> str | None:
     """Local name of a TEI element; None for other namespaces, comments and processing instructions."""
-    if not isinstance(el.tag, str) or not el.tag.startswith(f"{{{TEI_NS}}}"):
+    tag = el.tag
+    if not isinstance(tag, str) or not tag.startswith(_TEI_PREFIX):
         return None
-    return local_name(el.tag)
+    return tag[len(_TEI_PREFIX):]
 
 
 # ---------------------------------------------------------------- helpers
@@ -393,16 +397,23 @@ class Walker(Generic[Out]):
         self._in_link = 0
         self._number = 0
         self._notes: list[FootNote[Out]] = []
+        self._rule_cache: dict[etree._Element, Rule | None] = {}
         self._local_ids = set(self._rendered_ids(element))
         body = self.walk(element)
         return self.finish(body, self._notes)
 
     def rule_for(self, el: etree._Element) -> Rule | None:
+        cache = self._rule_cache
+        if el in cache:
+            return cache[el]   # asked several times per element (walk, block tests of siblings)
+        found = None
         name = _tei_name(el)
         for r in self.behaviours.get(name, ()) if name else ():
             if r.applies(el, self.output):
-                return r
-        return None
+                found = r
+                break
+        cache[el] = found
+        return found
 
     def is_block(self, el: etree._Element) -> bool:
         r = self.rule_for(el)

@@ -11,7 +11,15 @@
   }
   form.hidden = false;
   var pagefind = null;
-  var indexUrl = new URL("../pagefind/pagefind.js", document.currentScript.src).href;
+  // The index is split into shards (pagefind/shards.json); the first is loaded, the others merged.
+  var base = new URL("../pagefind/", document.currentScript.src).href;
+  async function load() {
+    var shards = await (await fetch(base + "shards.json")).json();
+    var pf = await import(base + shards[0] + "/pagefind.js");
+    await pf.options({ basePath: base + shards[0] + "/" });
+    for (var i = 1; i < shards.length; i++) await pf.mergeIndex(base + shards[i] + "/");
+    return pf;
+  }
   var counter = 0;
 
   function excerpt(html) {
@@ -41,7 +49,7 @@
     var term = form.q.value.trim();
     list.textContent = "";
     if (!term) { status.textContent = ""; return; }
-    if (!pagefind) pagefind = await import(indexUrl);
+    if (!pagefind) pagefind = await load();
     var found = await pagefind.search(term);
     var data = await Promise.all(found.results.slice(0, 50).map(function (r) { return r.data(); }));
     if (mine !== counter) return;

@@ -1,0 +1,165 @@
+"""Benchmarks: wall time and peak memory of the toolkit's commands on synthetic corpora.
+
+Every figure comes from running a real command in a subprocess, side by side in one run:
+`edition validate`, `edition build` (full), a rebuild after changing one letter, jing against
+tei_all on the same files (where jing and tei_all.rng are at hand) and lxml's bare parse of the
+same files (the floor). Peak memory is the largest sum of resident memory over the command's
+process tree, sampled every 20 ms. The result is printed as a table with ratios and written to
+`<out>/bench.md` and `<out>/bench.json`. Speed is never asserted in tests; this prints figures.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .synth import synthesize
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * PAGE
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    ok: bool
+    output: str = ""
+
+
+def measure(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> Run:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    output = proc.stdout.read() if proc.stdout else ""
+    return Run(round(seconds, 2), round(peak / 2**20, 1), proc.returncode == 0, output[-2000:])
+
+
+BARE_PARSE = """
+import sys
+from lxml import etree
+parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+n = 0
+for line in open(sys.argv[1]):
+    etree.parse(line.strip(), parser)
+    n += 1
+print(n, "parsed")
+"""
+
+
+@dataclass
+class Row:
+    letters: int
+    documents: int
+    runs: dict[str, Run] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _edition(*args: str) -> list[str]:
+    return [sys.executable, "-m", "edition", *args]
+
+
+def _change_one_letter(tei: Path) -> Path:
+    """Edit one letter's regest the way an editor corrects a word; return its path."""
+    letters = sorted((tei / "letters").glob("*.xml"))
+    letter = letters[len(letters) // 2]
+    text = letter.read_text(encoding="utf-8")
+    changed, n = re.subn(r"(<div type=\"regest\">.*?<p>)", r"\1Corrected. ", text, count=1, flags=re.S)
+    if n == 0:
+        raise RuntimeError(f"no regest to change in {letter}")
+    letter.write_text(changed, encoding="utf-8")
+    return letter
+
+
+def _timings(output: str) -> dict[str, float]:
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^timing: ([\w -]+?) ([\d.]+) s$", output, re.M)}
+
+
+def run(sizes: list[int], out: Path, tei_all: Path | None, build_limit: int, seed: int = 1) -> list[Row]:
+    out.mkdir(parents=True, exist_ok=True)
+    jing = shutil.which("jing")
+    rows = []
+    for n in sizes:
+        folder = out / f"corpus-{n}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        synthesize(folder, n, seed=seed)
+        files = sorted(str(p) for p in (folder / "tei").rglob("*.xml"))
+        listing = out / f"files-{n}.txt"
+        listing.write_text("\n".join(files) + "\n", encoding="utf-8")
+        row = Row(n, len(files))
+        row.runs["bare parse"] = measure([sys.executable, "-c", BARE_PARSE, str(listing)])
+        row.runs["validate"] = measure(_edition("-C", str(folder), "validate"))
+        if jing and tei_all and tei_all.exists():
+            row.runs["jing tei_all"] = measure(["jing", str(tei_all), *files])
+        if n <= build_limit:
+            full = measure(_edition("-C", str(folder), "build", "--full", "--timings"))
+            row.runs["build"] = full
+            row.timings = _timings(full.output)
+            _change_one_letter(folder / "tei")
+            row.runs["rebuild 1 letter"] = measure(_edition("-C", str(folder), "build", "--timings"))
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
+def _ratio(a: Run | None, b: Run | None) -> str:
+    if not a or not b or not b.seconds:
+        return "-"
+    return f"{a.seconds / b.seconds:.2f}"
+
+
+def format_row(row: Row) -> str:
+    parts = [f"{row.letters} letters:"]
+    for name, r in row.runs.items():
+        parts.append(f"{name} {r.seconds} s / {r.peak_mb} MB{'' if r.ok else ' (FAILED)'}")
+    return "  ".join(parts)
+
+
+def table(rows: list[Row]) -> str:
+    names = ["bare parse", "validate", "jing tei_all", "build", "rebuild 1 letter"]
+    head = "| letters | " + " | ".join(f"{n} s (MB)" for n in names) + \
+        " | validate / jing | validate / parse | rebuild / build | render letters/s |"
+    lines = [head, "|" + "---|" * (len(names) + 5)]
+    for row in rows:
+        cells = []
+        for n in names:
+            r = row.runs.get(n)
+            cells.append(f"{r.seconds} ({r.peak_mb:.0f})" + ("" if r.ok else " FAILED") if r else "-")
+        render = row.timings.get("render")
+        rate = f"{row.letters / render:.0f}" if render else "-"
+        lines.append(f"| {row.letters:,} | " + " | ".join(cells) + f" | {_ratio(row.runs.get('validate'), row.runs.get('jing tei_all'))}"
+                     f" | {_ratio(row.runs.get('validate'), row.runs.get('bare parse'))}"
+                     f" | {_ratio(row.runs.get('rebuild 1 letter'), row.runs.get('build'))} | {rate} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(rows: list[Row], out: Path) -> None:
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    (out / "bench.md").write_text(f"Benchmark ({machine})\n\n" + table(rows), encoding="utf-8")
+    (out / "bench.json").write_text(json.dumps([asdict(r) for r in rows], indent=2), encoding="utf-8")
