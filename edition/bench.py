@@ -3,8 +3,9 @@
 Every figure comes from running a real command in a subprocess, side by side in one run:
 `edition validate`, `edition build` (full), a rebuild after changing one letter, jing against
 tei_all on the same files (where jing and tei_all.rng are at hand) and lxml's bare parse of the
-same files (the floor). Peak memory is the largest sum of resident memory over the command's
-process tree, sampled every 20 ms. The result is printed as a table with ratios and written to
+same files (the floor). Peak memory is the largest sum of proportional set sizes (PSS) over the
+command's process tree, sampled every 20 ms (PSS counts memory a forked worker shares with its
+parent once). The result is printed as a table with ratios and written to
 `<out>/bench.md` and `<out>/bench.json`. Speed is never asserted in tests; this prints figures.
 """
 from __future__ import annotations
@@ -24,14 +25,18 @@ from .synth import synthesize
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc)."""
+def _tree_memory(pid: int) -> int:
+    """Memory of a process and all its descendants (Linux /proc): the sum of their proportional
+    set sizes (PSS), so that pages a forked worker shares with its parent count once, not twice."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * PAGE
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
             with open(f"/proc/{p}/task/{p}/children") as fh:
                 todo.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError):
@@ -53,7 +58,7 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict | None = None) ->
                             env={**os.environ, **(env or {})})
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        peak = max(peak, _tree_memory(proc.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - start
     output = proc.stdout.read() if proc.stdout else ""
@@ -143,15 +148,15 @@ def format_row(row: Row) -> str:
 
 def table(rows: list[Row]) -> str:
     names = ["bare parse", "validate", "jing tei_all", "build", "rebuild 1 letter"]
-    head = "| letters | " + " | ".join(f"{n} s (MB)" for n in names) + \
-        " | validate / jing | validate / parse | rebuild / build | render letters/s |"
+    head = "| letters | " + " | ".join(f"{n} s (peak MB)" for n in names) + \
+        " | validate / jing | validate / parse | rebuild / build | pages + text, letters/s |"
     lines = [head, "|" + "---|" * (len(names) + 5)]
     for row in rows:
         cells = []
         for n in names:
             r = row.runs.get(n)
             cells.append(f"{r.seconds} ({r.peak_mb:.0f})" + ("" if r.ok else " FAILED") if r else "-")
-        render = row.timings.get("render")
+        render = row.timings.get("render pages")
         rate = f"{row.letters / render:.0f}" if render else "-"
         lines.append(f"| {row.letters:,} | " + " | ".join(cells) + f" | {_ratio(row.runs.get('validate'), row.runs.get('jing tei_all'))}"
                      f" | {_ratio(row.runs.get('validate'), row.runs.get('bare parse'))}"

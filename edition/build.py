@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 #: Letters per search shard: a change re-indexes one shard, not the whole edition.
 SHARD_SIZE = 500
 POOL_THRESHOLD = 200
@@ -153,7 +154,8 @@ class Cache:
     key: str = ""
     docs: dict[str, DocStamp] = field(default_factory=dict)     # path -> its stamp
     numbers: dict[str, int] = field(default_factory=dict)      # path -> stable document number
-    pages: dict[str, str] = field(default_factory=dict)        # output file -> key of its inputs
+    pages: dict[str, str] = field(default_factory=dict)        # letter id (":lists" for the lists) -> key of its inputs
+    lists: list[str] = field(default_factory=list)             # the pages that list the whole edition
     shards: dict[str, str] = field(default_factory=dict)       # search shard -> key of its pages
 
 
@@ -275,7 +277,9 @@ class Writer:
 
 
 def _write(path: Path, data: bytes) -> None:
+    """A new file at `path`: never written in place, since it may be a hard link into the previous build."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
     path.write_bytes(data)
 
 
@@ -402,6 +406,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     reindexed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    lists_reused: bool = False
 
 
 def _peak_mb() -> float:
@@ -443,6 +448,11 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     cache = Cache(key) if full else _load_cache(cache_dir, key)
     previous_keys = dict(cache.pages)
 
+    # what the build before the last one left aside is deleted meanwhile, in a thread
+    leftovers = sorted(config.build.glob(".old-*")) if config.build.is_dir() else []
+    cleaner = threading.Thread(target=lambda: [shutil.rmtree(p, ignore_errors=True) for p in leftovers], daemon=True)
+    cleaner.start()
+
     # 1. gather: one pass, each document's result merged as it arrives
     progress("reading and checking")
     (cache_dir / "docs").mkdir(parents=True, exist_ok=True)
@@ -480,6 +490,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     edition_source = read_xml(edition_paths[0]) if edition_paths else None
     corpus = assemble(config.tei, [records[p] for p, _ in kept], edition_source)
     digests = {records[p].letter.id: s.digest for p, s in kept if records[p].letter is not None}
+    stamps_by_path = dict(stamps)
     del records
     lap("corpus checks")
 
@@ -500,6 +511,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         progress("writing pages")
         page_keys = {l.id: site.letter_key(l, digests[l.id]) for l in corpus.letters}
         changed = [i for i, k in page_keys.items() if previous_keys.get(i) != k]
+        letter_keys = dict(page_keys)
         result.changed = changed
         global _WRITE
         _WRITE = Writer(site, corpus, fragments, html, text, previous_html, previous_text, digests)
@@ -512,9 +524,18 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
             pending = [pool.submit(_write_chunk, chunk) for chunk in chunks]
         else:
             _WRITE.write_letters(work)
-        # the lists and registers are made here meanwhile, while the pool writes the letters
-        for rel, page in site.global_pages().items():
-            _write(html / rel, page.encode("utf-8"))
+        # the lists and registers are made here meanwhile, while the pool writes the letters;
+        # they show the corpus model only (no letter's body), so an unchanged model reuses them
+        lists_key = _lists_key(corpus, edition_paths and stamps_by_path[edition_paths[0]].digest)
+        reused = cache.pages.get(":lists") == lists_key and previous_html is not None and all(
+            _link(previous_html, rel, html) for rel in cache.lists)
+        if not reused:
+            pages = site.global_pages()
+            for rel, page in pages.items():
+                _write(html / rel, page.encode("utf-8"))
+            cache.lists = sorted(pages)
+        page_keys[":lists"] = lists_key
+        result.lists_reused = reused
         static = resources.files("edition") / "static"
         for item in sorted(static.iterdir(), key=lambda p: p.name):
             if item.is_file():
@@ -530,7 +551,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         lap("render text edition")
 
         progress("indexing for search")
-        result.reindexed = index_search(html, previous_html, _shards(corpus.letters), page_keys, cache)
+        result.reindexed = index_search(html, previous_html, _shards(corpus.letters), letter_keys, cache)
         lap("search index")
         if reporter.failed():
             raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
@@ -554,8 +575,10 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
             if reporter.failed():
                 raise BuildError("the exports reported errors (listed above); nothing was written, the previous build is intact")
 
-        # 5. swap
+        # 5. swap: the previous output moves aside to .old-NAME (deleted during the next build,
+        # while it reads: most of its files are hard links shared with the new output anyway)
         progress("replacing the previous build")
+        cleaner.join()
         for name in names:
             final = config.build / name
             old = config.build / f".old-{name}"
@@ -564,8 +587,6 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
             if final.exists():
                 final.rename(old)
             (staging / name).rename(final)
-            if old.exists():
-                shutil.rmtree(old)
             result.outputs[name] = _count(final)
         cache.pages = page_keys
         _save_cache(cache_dir, cache)
@@ -574,6 +595,17 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _lists_key(corpus: Corpus, edition_digest: str | None) -> str:
+    """A key of what the lists, registers, charts and home page show: the corpus model, not the bodies."""
+    h = hashlib.sha256(repr(edition_digest).encode())
+    for letter in corpus.letters:
+        h.update(repr(letter).encode("utf-8"))
+    for kind in REGISTER_KINDS:
+        for entry in corpus.entries[kind.key].values():
+            h.update(repr(entry).encode("utf-8"))
+    return h.hexdigest()
 
 
 def _load_parts(fragments: Path, digest: str) -> dict[str, str]:

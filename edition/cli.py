@@ -124,7 +124,8 @@ def _run_build(ctx: click.Context, formats: list[str] | None, *, skip_invalid: b
     if timings:
         for phase, value in result.timings.items():
             click.echo(f"memory: {phase} {value:.0f}" if "MB" in phase else f"timing: {phase} {value:.2f} s")
-        click.echo(f"letters rendered again: {len(result.changed)}; search shards indexed again: {len(result.reindexed)}")
+        click.echo(f"letters rendered again: {len(result.changed)}; search shards indexed again: {len(result.reindexed)}; "
+                   f"lists and registers {'reused' if result.lists_reused else 'rendered again'}")
     return result
 
 
