@@ -44,7 +44,7 @@ from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 #: Letters per search shard: a change re-indexes one shard, not the whole edition.
 SHARD_SIZE = 500
 POOL_THRESHOLD = 200
@@ -77,6 +77,7 @@ class DocStamp:
     stamp: tuple[int, int]          # (mtime_ns, size): the quick test for "unchanged"
     digest: str                     # SHA-256 of the bytes: names its cached result and fragments
     number: int                     # the document's number in the corpus index
+    clean: bool = True              # no diagnostic: its results may be reused as they are
 
 
 _GATHER: tuple[Checker, Path] | None = None
@@ -117,9 +118,7 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
         record = read_document(source)
         if record.letter is not None:
             _store(cache / "fragments" / f"{stamp.digest}.pickle", letter_fragments(source, reporter))
-        result = DocResult(path, reporter.diagnostics, index, record)
-        _store(cache / "docs" / f"{stamp.digest}-{doc}.pickle", result)
-        out.append((path, stamp, result))
+        out.append((path, stamp, DocResult(path, reporter.diagnostics, index, record)))
     return out
 
 
@@ -139,14 +138,6 @@ def _store(target: Path, value) -> None:
     tmp.replace(target)
 
 
-def _fetch(target: Path):
-    try:
-        with open(target, "rb") as fh:
-            return pickle.load(fh)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
-        return None
-
-
 @dataclass
 class Cache:
     """The previous build's results, read from build/.cache/state.pickle."""
@@ -156,6 +147,8 @@ class Cache:
     numbers: dict[str, int] = field(default_factory=dict)      # path -> stable document number
     pages: dict[str, str] = field(default_factory=dict)        # letter id (":lists" for the lists) -> key of its inputs
     lists: list[str] = field(default_factory=list)             # the pages that list the whole edition
+    index: integrity.CorpusIndex = field(default_factory=integrity.CorpusIndex)   # of every document
+    records: dict[str, DocumentRecord] = field(default_factory=dict)             # path -> its model part
     shards: dict[str, str] = field(default_factory=dict)       # search shard -> key of its pages
 
 
@@ -194,10 +187,11 @@ def _save_cache(folder: Path, cache: Cache) -> None:
     tmp.replace(folder / "state.pickle")
 
 
-def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: Path | None,
-           consume) -> list[tuple[Path, DocStamp]]:
-    """Phase 1 for every document of tei/: its result from the cache where the file is unchanged,
-    else from reading it once. Each DocResult goes to `consume` and is not kept."""
+def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
+           root: Path | None) -> tuple[list[tuple[Path, DocStamp]], list[Diagnostic]]:
+    """Phase 1 for every document of tei/: what an unchanged, clean document gave is reused from
+    the cache (its part of the merged index and its record); the others are read once, in a pool.
+    Returns the documents with their stamps, and the diagnostics of the documents read."""
     paths = [Path(os.path.abspath(p)) for p in collect([config.tei])] if config.tei.is_dir() else []
     stamps: dict[Path, DocStamp] = {}
     todo: list[tuple[int, Path]] = []
@@ -205,19 +199,24 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
         key = str(path)
         number = cache.numbers.setdefault(key, len(cache.numbers))
         old = cache.docs.get(key)
-        if old is not None and old.number == number:
+        if old is not None and old.clean and old.number == number:
             try:
                 st = path.stat()
             except OSError:
                 st = None
-            if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp:
-                result = _fetch(folder / "docs" / f"{old.digest}-{number}.pickle")
-                if result is not None and (result.record is None or result.record.letter is None
-                                           or (folder / "fragments" / f"{old.digest}.pickle").exists()):
-                    stamps[path] = old
-                    consume(result)
-                    continue
+            record = cache.records.get(key)
+            if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp and \
+                    (record is None or record.letter is None or (folder / "fragments" / f"{old.digest}.pickle").exists()):
+                stamps[path] = old
+                continue
         todo.append((number, path))
+    # forget what changed and removed documents contributed
+    current = {str(p) for p in paths}
+    stale = {cache.numbers[str(p)] for _, p in todo} | {d.number for k, d in cache.docs.items() if k not in current}
+    cache.index.remove(stale)
+    for key in [k for k in cache.records if k not in current or cache.numbers.get(k) in stale]:
+        del cache.records[key]
+    diagnostics: list[Diagnostic] = []
     if todo:
         jobs = jobs or (default_jobs() if len(todo) >= POOL_THRESHOLD else 1)
         if jobs <= 1:
@@ -231,14 +230,16 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
         try:
             for light, merged in parts:
                 for path, stamp, result in light:
-                    stamps[path] = stamp
-                    consume(result)
-                consume(DocResult(Path(), [], merged, None))
+                    diagnostics.extend(result.diagnostics)
+                    stamps[path] = DocStamp(stamp.stamp, stamp.digest, stamp.number, clean=not result.diagnostics)
+                    if result.record is not None:
+                        cache.records[str(path)] = result.record
+                cache.index.merge(merged)
         finally:
             if jobs > 1:
                 pool.shutdown()
     cache.docs = {str(p): stamps[p] for p in paths}
-    return [(p, stamps[p]) for p in paths]
+    return [(p, stamps[p]) for p in paths], diagnostics
 
 
 # ---------------------------------------------------------------- phase 3: write
@@ -453,27 +454,15 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     cleaner = threading.Thread(target=lambda: [shutil.rmtree(p, ignore_errors=True) for p in leftovers], daemon=True)
     cleaner.start()
 
-    # 1. gather: one pass, each document's result merged as it arrives
+    # 1. gather: one pass; unchanged documents come from the cache
     progress("reading and checking")
-    (cache_dir / "docs").mkdir(parents=True, exist_ok=True)
-    index = integrity.CorpusIndex()
-    records: dict[Path, DocumentRecord] = {}
-    errors: set[Path] = set()
-
-    def consume(r: DocResult) -> None:
-        reporter.diagnostics.extend(r.diagnostics)
-        index.merge(r.index)
-        if any(d.level == ERROR for d in r.diagnostics):
-            errors.add(r.path)
-        if r.record is not None:
-            records[r.path] = r.record
-
-    stamps = gather(config, cache, cache_dir, jobs, reporter.root, consume)
+    stamps, diagnostics = gather(config, cache, cache_dir, jobs, reporter.root)
+    reporter.diagnostics.extend(diagnostics)
+    records = {Path(k): r for k, r in cache.records.items()}
     lap("read and check")
 
     # 2. corpus checks
-    integrity.check(index, reporter)
-    del index
+    integrity.check(cache.index, reporter)
     if SchemaFiles(config.odd).stale():
         reporter.warning("schema.stale", "the generated schema differs from the ODD", config.odd, 1, 1,
                          hint="run `edition schema` to regenerate it")
@@ -482,7 +471,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         if not skip_invalid:
             raise BuildError("the edition has errors (listed above); nothing was written, the previous build is intact")
         bad = {d.path for d in reporter.diagnostics if d.level == ERROR}
-        left_out = sorted(p for p, _ in stamps if p in errors or reporter.display_path(p) in bad)
+        left_out = sorted(p for p, _ in stamps if reporter.display_path(p) in bad)
         reporter.diagnostics = [d for d in reporter.diagnostics if d.level != ERROR]
     excluded = set(left_out)
     kept = [(p, s) for p, s in stamps if p not in excluded and p in records]
@@ -614,12 +603,9 @@ def _load_parts(fragments: Path, digest: str) -> dict[str, str]:
 
 
 def _prune(cache_dir: Path, keep: set[str]) -> None:
-    """Forget cached results of documents that are gone or changed."""
+    """Forget the rendered fragments of documents that are gone or changed."""
     for p in (cache_dir / "fragments").glob("*.pickle"):
         if p.stem not in keep:
-            p.unlink(missing_ok=True)
-    for p in (cache_dir / "docs").glob("*.pickle"):
-        if p.stem.split("-", 1)[0] not in keep:
             p.unlink(missing_ok=True)
 
 

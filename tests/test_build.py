@@ -211,3 +211,25 @@ def test_a_changed_subtitle_renders_the_neighbours_again(project):
     assert "letters rendered again: 3;" in result.output
     assert "lists and registers rendered again" in result.output
     assert "Revised: " in (project / "build" / "html" / "letters" / "tk-008.html").read_text(encoding="utf-8")
+
+
+def test_the_cache_follows_new_fixed_and_broken_documents(project):
+    runner = CliRunner()
+    assert _build(project).exit_code == 0
+    # a new letter, linked into the chronology by `edition new`
+    new = runner.invoke(main, ["-C", str(project), "new", "--date", "1977-06-01", "--sender", "tito",
+                               "--recipient", "kim_il_sung"])
+    assert new.exit_code == 0, new.output
+    assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
+    assert (project / "build" / "html" / "letters" / "tk-025.html").exists()
+    # a letter broken, then mended: the broken build stops, the mended one is complete again
+    letter = project / "tei" / "letters" / "tk-003.xml"
+    good = letter.read_text(encoding="utf-8")
+    letter.write_text(good.replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 1
+    letter.write_text(good, encoding="utf-8")
+    again = runner.invoke(main, ["-C", str(project), "build"])
+    assert again.exit_code == 0, again.output
+    incremental = _digest(project / "build")
+    assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
+    assert _digest(project / "build") == incremental

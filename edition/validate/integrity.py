@@ -91,6 +91,30 @@ class CorpusIndex:
                 mine.extend(places)
         self.letters.update(other.letters)
 
+    def remove(self, docs: set[int]) -> None:
+        """Forget what these documents contributed (for a rebuild that reads them again)."""
+        if not docs:
+            return
+        for doc in docs:
+            self.paths.pop(doc, None)
+            self.roots.pop(doc, None)
+        for xml_id in list(self.ids):
+            targets = [t for t in self.ids[xml_id] if t.doc not in docs]
+            if targets:
+                self.ids[xml_id] = targets
+            else:
+                del self.ids[xml_id]
+        for key in list(self.pointers):
+            places = self.pointers[key]
+            kept = array("q", (p for p in places if (p >> 32) not in docs))
+            if len(kept) != len(places):
+                if kept:
+                    self.pointers[key] = kept
+                else:
+                    del self.pointers[key]
+        for letter_id in [k for k, l in self.letters.items() if l.doc in docs]:
+            del self.letters[letter_id]
+
     def add(self, source: Source, doc: int | None = None) -> None:
         root = source.root
         doc = len(self.paths) if doc is None else doc
