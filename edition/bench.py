@@ -105,7 +105,9 @@ def _timings(output: str) -> dict[str, float]:
     return {m.group(1): float(m.group(2)) for m in re.finditer(r"^timing: ([\w -]+?) ([\d.]+) s$", output, re.M)}
 
 
-def run(sizes: list[int], out: Path, tei_all: Path | None, build_limit: int, seed: int = 1) -> list[Row]:
+def run(sizes: list[int], out: Path, tei_all: Path | None, build_limit: int, seed: int = 1,
+        report=lambda row: None) -> list[Row]:
+    """Measure each size; `report(row)` is called as each row is done (the script prints it)."""
     out.mkdir(parents=True, exist_ok=True)
     jing = shutil.which("jing")
     rows = []
@@ -129,7 +131,7 @@ def run(sizes: list[int], out: Path, tei_all: Path | None, build_limit: int, see
             _change_one_letter(folder / "tei")
             row.runs["rebuild 1 letter"] = measure(_edition("-C", str(folder), "build", "--timings"))
         rows.append(row)
-        print(format_row(row), flush=True)
+        report(row)
     return rows
 
 

@@ -27,10 +27,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -259,10 +258,6 @@ class Writer:
     previous_html: Path | None
     previous_text: Path | None
 
-    def parts(self, letter: Letter) -> dict[str, str]:
-        with open(self.fragments / f"{self.digests[letter.id]}.pickle", "rb") as fh:
-            return pickle.load(fh)
-
     digests: dict[str, str] = field(default_factory=dict)
 
     def write_letters(self, jobs: list[tuple[str, bool]]) -> None:
@@ -272,7 +267,7 @@ class Writer:
             page, txt = f"letters/{letter_id}.html", f"{letter_id}.txt"
             if not changed and _link(self.previous_html, page, self.html) and _link(self.previous_text, txt, self.text):
                 continue
-            parts = self.parts(letter)
+            parts = _load_parts(self.fragments, self.digests[letter.id])
             _write(self.html / page, self.site.letter_page(letter, parts).encode("utf-8"))
             _write(self.text / txt, text_letter(letter, parts).encode("utf-8"))
 
@@ -387,14 +382,33 @@ def index_search(html: Path, previous: Path | None, shards: dict[str, list[str]]
                 raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
                                  f"{(proc.stderr or proc.stdout).strip()[-500:]}")
 
+    todo = [name for name in todo if shards[name]]      # an edition without letters has nothing to search
     with ThreadPoolExecutor(max(1, min(len(todo), default_jobs()))) as pool:
         list(pool.map(run, todo))
-    (html / "pagefind" / "shards.json").write_text(json.dumps(sorted(shards)), encoding="utf-8")
+    (html / "pagefind").mkdir(exist_ok=True)
+    (html / "pagefind" / "shards.json").write_text(json.dumps(sorted(n for n in shards if shards[n])), encoding="utf-8")
     cache.shards = keys
     return todo
 
 
 # ---------------------------------------------------------------- the build
+
+#: A file in every output folder the build made: only such folders are ever replaced.
+MARKER = ".edition-build"
+
+
+def _check_build_folder(config: Config) -> None:
+    """Refuse a build folder that would hold the sources, and outputs the build did not make."""
+    build, root, tei = config.build.resolve(), config.root.resolve(), config.tei.resolve()
+    if build == root or build in tei.parents or build == tei or tei in build.parents:
+        raise BuildError(f"the build folder {config.build} would mix outputs with the sources; "
+                         "set `build` in the configuration to a folder of its own")
+    for name in OUTPUTS:
+        folder = config.build / name
+        if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).exists():
+            raise BuildError(f"{folder} exists and was not made by `edition build`; it is left untouched. "
+                             "Move it away, or set another `build` folder in the configuration")
+
 
 #: Everything `edition build` can write: key = CLI word = output folder.
 OUTPUTS = ("html", "text", "export")
@@ -448,11 +462,14 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     key = _global_key(config)
     cache = Cache(key) if full else _load_cache(cache_dir, key)
     previous_keys = dict(cache.pages)
+    previous_shards = dict(cache.shards)
 
     # what the build before the last one left aside is deleted meanwhile, in a thread
+    # (in a process of its own: the pools below fork, which must not happen while a thread runs)
+    _check_build_folder(config)
     leftovers = sorted(config.build.glob(".old-*")) if config.build.is_dir() else []
-    cleaner = threading.Thread(target=lambda: [shutil.rmtree(p, ignore_errors=True) for p in leftovers], daemon=True)
-    cleaner.start()
+    cleaner = subprocess.Popen([sys.executable, "-c", "import shutil, sys\nfor p in sys.argv[1:]: shutil.rmtree(p, True)",
+                                *map(str, leftovers)]) if leftovers else None
 
     # 1. gather: one pass; unchanged documents come from the cache
     progress("reading and checking")
@@ -472,7 +489,9 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
             raise BuildError("the edition has errors (listed above); nothing was written, the previous build is intact")
         bad = {d.path for d in reporter.diagnostics if d.level == ERROR}
         left_out = sorted(p for p, _ in stamps if reporter.display_path(p) in bad)
-        reporter.diagnostics = [d for d in reporter.diagnostics if d.level != ERROR]
+        # the reasons stay in the report, as warnings: the documents are left out, not the problems
+        reporter.diagnostics = [replace(d, level="warning", message=f"{d.message} (document left out)")
+                                if d.level == ERROR else d for d in reporter.diagnostics]
     excluded = set(left_out)
     kept = [(p, s) for p, s in stamps if p not in excluded and p in records]
     edition_paths = [p for p, _ in kept if records[p].is_edition]
@@ -504,10 +523,12 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         result.changed = changed
         global _WRITE
         _WRITE = Writer(site, corpus, fragments, html, text, previous_html, previous_text, digests)
-        work = [(l.id, l.id in set(changed)) for l in corpus.letters]
+        changed_set = set(changed)
+        work = [(l.id, l.id in changed_set) for l in corpus.letters]
         to_render = sum(1 for _, c in work if c)
         pool = None
-        if to_render >= POOL_THRESHOLD and (jobs or default_jobs()) > 1:
+        if to_render >= POOL_THRESHOLD and (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # the workers share the assembled corpus by forking (elsewhere the pages are written here)
             chunks = [work[i:i + CHUNK] for i in range(0, len(work), CHUNK)]
             pool = ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork"))
             pending = [pool.submit(_write_chunk, chunk) for chunk in chunks]
@@ -552,10 +573,13 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
 
             progress("exporting")
             built = {"html": html, "text": text}
-            make = lambda out: export_context(corpus, config, schema, reporter, built, out, digests, fragments)  # noqa: E731
+            make = lambda out: export_context(corpus, config, schema, reporter, built, out, digests, fragments,  # noqa: E731
+                                              left_out)
             if export_names:
                 # `edition export NAME...`: only these, into the existing build/export/
                 update(config.build / "export", make, export_names)
+                (config.build / "export" / MARKER).write_text("made by `edition build`; replaced by the next build\n",
+                                                              encoding="utf-8")
                 names = [n for n in names if n != "export"]
                 result.outputs["export"] = _count(config.build / "export")
             else:
@@ -567,7 +591,8 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         # 5. swap: the previous output moves aside to .old-NAME (deleted during the next build,
         # while it reads: most of its files are hard links shared with the new output anyway)
         progress("replacing the previous build")
-        cleaner.join()
+        if cleaner is not None:
+            cleaner.wait()
         for name in names:
             final = config.build / name
             old = config.build / f".old-{name}"
@@ -577,7 +602,14 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
                 final.rename(old)
             (staging / name).rename(final)
             result.outputs[name] = _count(final)
-        cache.pages = page_keys
+        if "html" in names and "text" in names:
+            cache.pages = page_keys
+        else:
+            # pages and search shards were not put in place: the next build must not think they were
+            cache.pages, cache.shards = previous_keys, previous_shards
+        for name in names:
+            (config.build / name / MARKER).write_text("made by `edition build`; replaced by the next build\n",
+                                                      encoding="utf-8")
         _save_cache(cache_dir, cache)
         _prune(cache_dir, {s.digest for _, s in stamps})
         lap("swap")
@@ -610,7 +642,7 @@ def _prune(cache_dir: Path, keep: set[str]) -> None:
 
 
 def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, built: dict[str, Path],
-                   out, digests: dict[str, str], fragments: Path):
+                   out, digests: dict[str, str], fragments: Path, left_out: list[Path] = ()):
     """The exports' context: the staged outputs, and the letters' bodies as rendered in phase 1."""
     from . import render
     from .export import ExportContext
@@ -619,4 +651,5 @@ def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Rep
         parts = _load_parts(fragments, digests[letter_id])
         return {k: render.fill_links(v, resolve) for k, v in parts.items() if k in ("regest", "commentary")}
 
-    return ExportContext(corpus, config, schema, reporter, built, out, admin_email=config.contact, rendered=rendered)
+    return ExportContext(corpus, config, schema, reporter, built, out, admin_email=config.contact, rendered=rendered,
+                         left_out=tuple(left_out))

@@ -70,7 +70,10 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool
     files = [reporter.display_path(p) for p in result.files]
     text = FORMATS[fmt](diagnostics, files)
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"cannot write the report to {output}: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
     ctx.exit(1 if reporter.failed(strict) else 0)
@@ -102,6 +105,8 @@ def _run_build(ctx: click.Context, formats: list[str] | None, *, skip_invalid: b
     from .build import build as run_build
 
     cfg = _config(ctx)
+    if not cfg.tei.is_dir():
+        raise click.UsageError(f"no documents: {cfg.tei} is not a folder")
     reporter = Reporter(root=Path.cwd())
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
 
@@ -131,7 +136,7 @@ def _run_build(ctx: click.Context, formats: list[str] | None, *, skip_invalid: b
 
 @main.command()
 @click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["html", "text", "export"]),
-              help="Build only these outputs (default: all: html, text, export).")
+              help="Put only these outputs in place (default: all: html, text, export); the exports need the others made, not replaced.")
 @click.option("--skip-invalid", is_flag=True,
               help="Leave documents with errors out of the build (they are listed) instead of stopping.")
 @click.option("--full", is_flag=True, help="Ignore the cache of the previous build and make everything again.")
@@ -169,7 +174,7 @@ def export_(ctx: click.Context, names: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port on 127.0.0.1.")
 @click.pass_context
 def serve(ctx: click.Context, port: int) -> None:
     """Preview the built HTML edition on http://127.0.0.1:PORT/ (run `edition build` first)."""
@@ -181,7 +186,11 @@ def serve(ctx: click.Context, port: int) -> None:
     if not (folder / "index.html").exists():
         raise click.UsageError(f"no site in {folder}: run `edition build` first")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; try another --port") from None
+    with server:
         click.echo(f"serving {folder} on http://127.0.0.1:{port}/ (Ctrl-C stops)")
         try:
             server.serve_forever()
@@ -241,10 +250,6 @@ def stats(ctx: click.Context, fmt: str) -> None:
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(stats_mod.format_text(result), nl=False)
-
-
-def run() -> None:  # pragma: no cover - console entry point alias
-    main(prog_name="edition")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,7 @@ from pathlib import Path
 from lxml import etree
 
 from .diagnostics import EditionError
-from .tei import NS, XML_ID, Source, XMLInputError, local_name, read_xml
+from .tei import NS, XML_ID, Source, XMLInputError, local_name, read_xml, tei
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,6 @@ REGISTER_KINDS: tuple[RegisterKind, ...] = (
     RegisterKind("organisations", "org", "orgName", "Organisations"),
     RegisterKind("events", "event", "label", "Events"),
 )
-KIND_BY_ELEMENT = {k.element: k for k in REGISTER_KINDS}
 
 
 def _text(el: etree._Element | None) -> str:
@@ -193,7 +192,7 @@ def _letter(source: Source) -> Letter:
 def _entries(source: Source) -> list[Entry]:
     out = []
     for kind in REGISTER_KINDS:
-        for el in source.root.iter(f"{{{NS['tei']}}}{kind.element}"):
+        for el in source.root.iter(tei(kind.element)):
             names = el.findall(f"tei:{kind.name_element}", NS)
             main = next((n for n in names if n.get("type") == "main"), names[0] if names else None)
             dates = {}
@@ -262,16 +261,14 @@ def assemble(tei_dir: Path, records: list[DocumentRecord], edition: Source | Non
     return corpus
 
 
-def load(tei_dir: Path, exclude: set[Path] | frozenset = frozenset()) -> Corpus:
-    """Read every document under `tei_dir` but those in `exclude` (resolved paths).
+def load(tei_dir: Path) -> Corpus:
+    """Read every document under `tei_dir` (for small editions and tools; the build gathers in a pool).
 
     Unreadable documents stop the load: validate first.
     """
     records: list[DocumentRecord] = []
     edition = None
     for path in sorted(tei_dir.rglob("*.xml")):
-        if path.resolve() in exclude:
-            continue
         try:
             source = read_xml(path)
         except XMLInputError as exc:

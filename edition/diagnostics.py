@@ -167,7 +167,6 @@ def format_junit(diagnostics: list[Diagnostic], files: list[str]) -> str:
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
     for d in diagnostics:
         by_file.setdefault(d.path, []).append(d)
-    s = _summary(diagnostics, len(by_file))
     suites = etree.Element("testsuites", name="edition validate", tests=str(len(by_file)),
                            failures=str(sum(any(d.level == ERROR for d in ds) for ds in by_file.values())), errors="0")
     suite = etree.SubElement(suites, "testsuite", name="edition validate", tests=str(len(by_file)),
@@ -182,7 +181,6 @@ def format_junit(diagnostics: list[Diagnostic], files: list[str]) -> str:
         warnings = [d for d in ds if d.level == WARNING]
         if warnings:
             etree.SubElement(case, "system-out").text = "\n".join(d.format() for d in warnings)
-    del s
     return etree.tostring(suites, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode("utf-8")
 
 

@@ -1,8 +1,8 @@
 """Output folders written file by file, so that a build never holds all its output in memory.
 
-An `Output` is one folder of the staging area (html/, text/, export/). Builders write into
-it as they go; unchanged files can be hard-linked from the previous build instead of being
-written again. It records the size and SHA-256 of everything it holds, for manifests.
+An `Output` is one folder of the staging area (the exports write into one). Files are written
+as they are made, or hard-linked from elsewhere (`copy`), never written in place. It records
+the size and SHA-256 of everything it holds, for manifests.
 """
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from pathlib import Path
 
 
 class Output:
-    def __init__(self, folder: Path, previous: Path | None = None):
+    def __init__(self, folder: Path):
         self.folder = folder
-        self.previous = previous if previous is not None and previous.is_dir() else None
         self.files: dict[str, tuple[int, str]] = {}     # relative path -> (size, sha256)
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -47,16 +46,6 @@ class Output:
             shutil.copyfile(source, target)
         self.files[rel] = (target.stat().st_size, _sha256(target))
 
-    def keep(self, rel: str) -> bool:
-        """Reuse `rel` from the previous build unchanged; False if it is not there."""
-        if self.previous is None:
-            return False
-        source = self.previous / rel
-        if not source.is_file():
-            return False
-        self.copy(rel, source)
-        return True
-
     def path(self, rel: str) -> Path:
         """Where `rel` is (or will be) in this output, for tools that write files themselves."""
         return self._target(rel)
@@ -66,11 +55,6 @@ class Output:
         target = self.folder / rel
         self.files[rel] = (target.stat().st_size, _sha256(target))
 
-    def record_tree(self, rel: str) -> None:
-        """Take note of every file a tool wrote below `path(rel)`."""
-        for p in sorted((self.folder / rel).rglob("*")):
-            if p.is_file():
-                self.record(p.relative_to(self.folder).as_posix())
 
 
 def _sha256(path: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import date as Date
@@ -19,7 +20,7 @@ from .config import Config
 from .corpus import Corpus, Letter
 from .diagnostics import EditionError
 from .odd import SchemaFiles
-from .tei import TEI_NS, XMLInputError, read_xml
+from .tei import TEI_NS, XML_ID, XMLInputError, read_xml
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -116,7 +117,7 @@ def plan(corpus: Corpus, config: Config, when: str, sender: str, recipient: str,
 
     edition_ids = set()
     if corpus.edition is not None:
-        edition_ids = {el.get("{http://www.w3.org/XML/1998/namespace}id") for el in corpus.edition.root.iter()}
+        edition_ids = {el.get(XML_ID) for el in corpus.edition.root.iter()}
     editors = "#editors" if "editors" in edition_ids else None
     schema = SchemaFiles(config.odd)
     rng = os.path.relpath(schema.rng, folder)
@@ -194,35 +195,48 @@ _ACTION_END = re.compile(r"</correspAction>(?![\s\S]*</correspAction>)")
 
 
 def _set_link(path: Path, kind: str, target: str, text: str) -> str:
-    """The text of `path` with its correspContext link of `kind` pointing to `target`."""
-    source = path.read_text(encoding="utf-8")
-    ref = re.compile(r'<ref\b(?=[^>]*\btype="' + kind + r'")[^>]*>[\s\S]*?</ref>')
-    context = re.search(r"<correspContext>[\s\S]*?</correspContext>", source)
+    """The text of `path` with its correspContext link of `kind` pointing to `target`.
+
+    The file is read with its line endings as they are (CRLF stays CRLF), and only the link changes.
+    """
+    with open(path, encoding="utf-8", newline="") as fh:
+        source = fh.read()
+    newline = "\r\n" if "\r\n" in source else "\n"
+    ref = re.compile(r"<ref\b(?=[^>]*\btype\s*=\s*[\"']" + kind + r"[\"'])[^>]*>[\s\S]*?</ref>")
+    context = re.search(r"<correspContext\b[^>]*>[\s\S]*?</correspContext>", source)
     new_ref = f'<ref type="{kind}" target="#{target}">{escape(text)}</ref>'
     if context:
         inside = context.group(0)
         if ref.search(inside):
-            inside = ref.sub(new_ref, inside, count=1)
+            inside = ref.sub(lambda m: new_ref, inside, count=1)
         else:
             m = _CONTEXT_END.search(inside)
             indent = m.group(1)
-            inside = inside[: m.start()] + f"{indent}  {new_ref}\n" + inside[m.start():]
+            inside = inside[: m.start()] + f"{indent}  {new_ref}{newline}" + inside[m.start():]
         return source[: context.start()] + inside + source[context.end():]
     m = _ACTION_END.search(source)
     if not m:
         raise EditionError("no correspDesc to link the new letter into", path)
     line_start = source.rfind("\n", 0, m.start()) + 1
     indent = re.match(r"[ \t]*", source[line_start:]).group(0)
-    block = f"\n{indent}<correspContext>\n{indent}  {new_ref}\n{indent}</correspContext>"
+    block = f"{newline}{indent}<correspContext>{newline}{indent}  {new_ref}{newline}{indent}</correspContext>"
     return source[: m.end()] + block + source[m.end():]
 
 
 def write(p: Plan) -> list[Path]:
-    """Write the plan: the new file exclusively, then each neighbour atomically."""
-    with open(p.new_path, "x", encoding="utf-8") as fh:
-        fh.write(p.new_text)
+    """Write the plan: the new file exclusively (never over an existing one), then each neighbour
+    atomically, keeping its permissions and line endings."""
+    p.new_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(p.new_path, "x", encoding="utf-8") as fh:
+            fh.write(p.new_text)
+    except FileExistsError:
+        raise EditionError("a file of that name exists already; it is left untouched", p.new_path) from None
     for path, content in p.edits.items():
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
+        target = path.resolve()          # a linked file is edited where it really is
+        tmp = target.with_name(f".{target.name}.tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+        shutil.copymode(target, tmp)
+        tmp.replace(target)
     return [p.new_path, *p.edits]

@@ -19,7 +19,7 @@ from .corpus import REGISTER_KINDS, Corpus, Entry, Letter
 from .diagnostics import Reporter
 from .odd import Schema
 from .scaffold import human_date
-from .tei import NS, Source, read_xml
+from .tei import NS, XML_ID, Source, read_xml, tei
 
 #: Authority id type -> URL pattern; one table for every register kind.
 AUTHORITY_URLS = {
@@ -126,7 +126,8 @@ def environment(config: Config) -> jinja2.Environment:
 
 
 class Site:
-    """Gathers every view model first (phase one), then writes the pages (phase two)."""
+    """The pages of the HTML edition, from the assembled corpus: letter pages one by one, and the
+    pages that list the whole edition (home, letters, registers, search, guidelines)."""
 
     def __init__(self, corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, fragments=None):
         """`fragments(letter)` gives a letter's pre-rendered parts (see `letter_fragments`); without it,
@@ -134,7 +135,7 @@ class Site:
         self.corpus, self.config, self.schema, self.reporter = corpus, config, schema, reporter
         self.fragments = fragments
         self.categories = self._categories()
-        self.letters_by_id = {l.id: l for l in corpus.letters}
+        self.letters_by_id = corpus.letter_index
 
     # ------------------------------------------------------------ links
     def url_for(self, xml_id: str) -> str | None:
@@ -155,9 +156,9 @@ class Site:
     def _categories(self) -> dict[str, str]:
         out = {}
         if self.corpus.edition is not None:
-            for cat in self.corpus.edition.root.iter(f"{{{NS['tei']}}}category"):
+            for cat in self.corpus.edition.root.iter(tei("category")):
                 desc = cat.find("tei:catDesc", NS)
-                out[cat.get("{http://www.w3.org/XML/1998/namespace}id")] = " ".join("".join(desc.itertext()).split()) if desc is not None else ""
+                out[cat.get(XML_ID)] = " ".join("".join(desc.itertext()).split()) if desc is not None else ""
         return out
 
     # ------------------------------------------------------------ views
@@ -273,7 +274,8 @@ class Site:
         """A key of everything a letter's page and text file show: it changes when they must be made again."""
         related = [(kind, target, (self.letters_by_id[target].subtitle if target in self.letters_by_id else None))
                    for kind, target in sorted(letter.links.items())]
-        resolvable = [(ref, self.url_for(ref)) for ref in sorted(set(letter.references))]
+        resolvable = [(ref, self.url_for(ref), getattr(self.corpus.entry(ref), "name", None))
+                      for ref in sorted(set(letter.references))]
         categories = [self.categories.get(k) for k in (*letter.keywords, *letter.categories.values())]
         return hashlib.sha256(repr((digest, letter, related, resolvable, categories)).encode("utf-8")).hexdigest()
 

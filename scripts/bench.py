@@ -29,7 +29,8 @@ def main() -> int:
     parser.add_argument("--tei-all", type=Path, default=REPO / "build" / "cache" / "tei_all.rng")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    rows = bench.run(sizes, args.out, args.tei_all, args.build_limit)
+    rows = bench.run(sizes, args.out, args.tei_all, args.build_limit,
+                     report=lambda row: print(bench.format_row(row), flush=True))
     bench.write(rows, args.out)
     print()
     print(bench.table(rows))

@@ -233,3 +233,61 @@ def test_the_cache_follows_new_fixed_and_broken_documents(project):
     incremental = _digest(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
     assert _digest(project / "build") == incremental
+
+
+def test_a_partial_build_does_not_make_the_next_one_skip_pages(project):
+    runner = CliRunner()
+    assert _build(project).exit_code == 0
+    letter = project / "tei" / "letters" / "tk-007.xml"
+    text = letter.read_text(encoding="utf-8")
+    start = text.index("<p>", text.index('<div type="regest">'))
+    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
+    assert runner.invoke(main, ["-C", str(project), "build", "--format", "text"]).exit_code == 0
+    assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
+    assert "Corrected." in (project / "build" / "html" / "letters" / "tk-007.html").read_text(encoding="utf-8")
+
+
+def test_renaming_a_register_entry_renders_the_letters_that_name_it(project):
+    runner = CliRunner()
+    assert _build(project).exit_code == 0
+    persons = project / "tei" / "registers" / "persons.xml"
+    persons.write_text(persons.read_text(encoding="utf-8").replace(
+        '<persName type="main">Stane Dolanc</persName>', '<persName type="main">Stane Dolanc (renamed)</persName>'),
+        encoding="utf-8")
+    assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
+    incremental = _digest(project / "build")
+    assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
+    assert _digest(project / "build") == incremental
+
+
+def test_the_build_never_replaces_a_folder_it_did_not_make(project):
+    foreign = project / "build" / "html"
+    foreign.mkdir(parents=True)
+    (foreign / "mydoc.html").write_text("someone else's page", encoding="utf-8")
+    result = _build(project)
+    assert result.exit_code == 1
+    assert "was not made by `edition build`" in result.output
+    assert (foreign / "mydoc.html").read_text(encoding="utf-8") == "someone else's page"
+
+
+def test_skip_invalid_shows_why_and_keeps_the_document_out_of_the_exports(project):
+    letter = project / "tei" / "letters" / "tk-005.xml"
+    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["-C", str(project), "build", "--skip-invalid"])
+    assert result.exit_code == 0, result.output
+    assert "rng.attribute-value" in result.output and "document left out" in result.output
+    assert not (project / "build" / "export" / "tei" / "letters" / "tk-005.xml").exists()
+    assert 'xml:id="tk-005"' not in (project / "build" / "export" / "tei" / "corpus.xml").read_text(encoding="utf-8")
+
+
+def test_an_edition_without_letters_builds(tmp_path):
+    project = tmp_path / "empty"
+    (project / "tei").mkdir(parents=True)
+    shutil.copytree(REPO / "schema", project / "schema")
+    (project / "edition.toml").write_text('[edition]\ntitle = "Nothing yet"\nbase-url = "https://example.org/"\n',
+                                          encoding="utf-8")
+    result = CliRunner().invoke(main, ["-C", str(project), "build", "--format", "html", "--format", "text"])
+    assert result.exit_code == 0, result.output
+    assert (project / "build" / "html" / "index.html").exists()
+    missing = CliRunner().invoke(main, ["-C", str(tmp_path / "nowhere"), "build"])
+    assert missing.exit_code == 2 and "no documents" in missing.output

@@ -279,3 +279,23 @@ def test_schema_check_on_the_repository(cli):
     result = cli(REPO, "schema", "--check")
     assert result.exit_code == 0, result.output
     assert result.output == ""
+
+
+def test_plain_mistakes_are_usage_errors_not_tracebacks(tmp_path):
+    import socket
+
+    runner = CliRunner()
+    report = runner.invoke(main, ["-C", str(GOOD), "validate", "-o", str(tmp_path / "missing" / "r.json")])
+    assert report.exit_code == 2 and "cannot write the report" in report.output
+    assert report.exception is None or isinstance(report.exception, SystemExit)
+    port = runner.invoke(main, ["-C", str(GOOD), "serve", "--port", "70000"])
+    assert port.exit_code == 2
+    site = tmp_path / "site"
+    (site / "build" / "html").mkdir(parents=True)
+    (site / "build" / "html" / "index.html").write_text("x", encoding="utf-8")
+    (site / "edition.toml").write_text('[edition]\ntitle = "t"\n', encoding="utf-8")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = runner.invoke(main, ["-C", str(site), "serve", "--port", str(busy.getsockname()[1])])
+    assert taken.exit_code == 2 and "cannot listen" in taken.output

@@ -225,3 +225,26 @@ def test_new_never_overwrites_and_rejects_bad_input(project):
                                    "--recipient", "kim_il_sung"])
     assert unknown.exit_code == 2 and "did you mean 'tito'" in unknown.output
     assert not existing.exists()
+
+
+def test_new_keeps_crlf_line_endings_of_the_neighbours(project):
+    neighbour = project / "tei" / "letters" / "tk-024.xml"
+    crlf = neighbour.read_bytes().replace(b"\n", b"\r\n")
+    neighbour.write_bytes(crlf)
+    result = CliRunner().invoke(main, ["-C", str(project), "new", "--date", "1980-01-02",
+                                       "--sender", "kim_il_sung", "--recipient", "tito"])
+    assert result.exit_code == 0, result.output
+    after = neighbour.read_bytes()
+    assert b"\n" not in after.replace(b"\r\n", b""), "every line still ends in CRLF"
+    before_lines, after_lines = crlf.split(b"\r\n"), after.split(b"\r\n")
+    added = [line for line in after_lines if line not in before_lines]
+    assert len(after_lines) == len(before_lines) + 1 and len(added) == 1      # one link added, nothing else
+    assert b'type="next" target="#tk-025"' in added[0]
+
+
+def test_new_into_an_edition_without_letters(project):
+    shutil.rmtree(project / "tei" / "letters")
+    result = CliRunner().invoke(main, ["-C", str(project), "new", "--date", "1973-01-01",
+                                       "--sender", "tito", "--recipient", "kim_il_sung"])
+    assert result.exit_code == 0, result.output
+    assert (project / "tei" / "letters" / "letter-001.xml").exists()

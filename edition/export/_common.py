@@ -210,6 +210,7 @@ class ExportContext:
     out: Output
     admin_email: str | None = None
     rendered: Rendered | None = None
+    left_out: tuple[Path, ...] = ()      # documents the build left out (--skip-invalid)
     #: exporter name -> the files it wrote into `out`, for the bag and for checks
     exported: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
     _read: _Read = field(default_factory=_Read, init=False, repr=False)
@@ -223,8 +224,10 @@ class ExportContext:
 
     # ------------------------------------------------------------ documents
     def document_paths(self) -> list[Path]:
-        """Every document of the edition (as `corpus.load` reads them), sorted."""
-        return sorted(self.corpus.root.rglob("*.xml"))
+        """Every document of the edition (as `corpus.load` reads them), sorted; without the
+        documents a build left out (`--skip-invalid`)."""
+        left_out = {Path(os.path.abspath(p)) for p in self.left_out}
+        return sorted(p for p in self.corpus.root.rglob("*.xml") if Path(os.path.abspath(p)) not in left_out)
 
     def facts(self, path: Path) -> DocumentFacts:
         """What the exports need from a document's header, read once (the parsed document is not kept)."""

@@ -51,9 +51,15 @@
     if (!term) { status.textContent = ""; return; }
     if (!pagefind) pagefind = await load();
     var found = await pagefind.search(term);
-    var data = await Promise.all(found.results.slice(0, 50).map(function (r) { return r.data(); }));
-    if (mine !== counter) return;
-    var shown = data.filter(function (d) { return keep(d.meta); });
+    // the filters read each hit's metadata: go through the hits in batches until 50 pass
+    var shown = [], i = 0, LIMIT = 50;
+    while (shown.length < LIMIT && i < found.results.length) {
+      var batch = await Promise.all(found.results.slice(i, i + 25).map(function (r) { return r.data(); }));
+      if (mine !== counter) return;
+      i += 25;
+      batch.forEach(function (d) { if (shown.length < LIMIT && keep(d.meta)) shown.push(d); });
+    }
+    var more = shown.length === LIMIT && i < found.results.length;
     shown.forEach(function (d) {
       var li = document.createElement("li");
       var a = document.createElement("a");
@@ -64,7 +70,8 @@
       li.appendChild(excerpt(d.excerpt));
       list.appendChild(li);
     });
-    status.textContent = shown.length + (shown.length === 1 ? " letter" : " letters") + " found for \u201c" + term + "\u201d";
+    status.textContent = (more ? "The first " : "") + shown.length + (shown.length === 1 ? " letter" : " letters") +
+      " found for \u201c" + term + "\u201d" + (more ? "; refine the search to see others" : "");
   }
   var timer = null;
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 150); });

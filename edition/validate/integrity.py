@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from ..tei import NS, XML_ID, Source, XMLInputError, local_name, read_xml
+from ..tei import NS, XML_ID, Source, XMLInputError, local_name, read_xml, tei
 
 #: Attributes that hold pointers, and whether they hold a list of them.
 POINTER_ATTRIBUTES = ("ref", "corresp", "target", "who", "scheme", "resp")
@@ -178,7 +178,7 @@ def _column(path: Path, p: Pointer) -> int:
     source = _source(path)
     if source is None:
         return 0
-    for el in source.root.iter(f"{{{NS['tei']}}}{p.element}", p.element):
+    for el in source.root.iter(tei(p.element), p.element):
         if el.sourceline == p.line and f"#{p.value}" in (el.get(p.attribute) or "").split():
             return source.column_of(el, p.attribute)
     return 0

@@ -17,7 +17,7 @@ from lxml import etree
 
 from ..diagnostics import SchemaError
 from ..odd import AttDef, Schema
-from ..tei import TEI_NS, Source, attribute_name, local_name
+from ..tei import TEI_NS, XML_NS, Source, attribute_name, local_name
 
 _TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
 _XSD_FORMS = {
@@ -221,7 +221,7 @@ def _missing(spec, element) -> list[str]:
 
 def _clark(att_name: str) -> str:
     if att_name.startswith("xml:"):
-        return "{http://www.w3.org/XML/1998/namespace}" + att_name[4:]
+        return f"{{{XML_NS}}}{att_name[4:]}"
     return att_name
 
 
