@@ -20,10 +20,10 @@ from ..tei import SCH_NS, Source, local_name, read_xml, XMLInputError
 _S = {"sch": SCH_NS}
 
 
-def _split_union(pattern: str) -> list[str]:
-    """Split an XSLT pattern on top-level '|'."""
+def _split_top(expr: str, separator: str) -> list[str]:
+    """Split an XPath pattern on `separator` where it stands outside brackets, parentheses and quotes."""
     parts, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(pattern):
+    for i, ch in enumerate(expr):
         if quote:
             if ch == quote:
                 quote = ""
@@ -33,31 +33,21 @@ def _split_union(pattern: str) -> list[str]:
             depth += 1
         elif ch in "])":
             depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
+        elif ch == separator and depth == 0:
+            parts.append(expr[start:i])
             start = i + 1
-    parts.append(pattern[start:])
-    return [p.strip() for p in parts]
+    parts.append(expr[start:])
+    return parts
+
+
+def _split_union(pattern: str) -> list[str]:
+    """The branches of an XSLT pattern ('a | b')."""
+    return [p.strip() for p in _split_top(pattern, "|")]
 
 
 def _split_steps(path: str) -> list[str]:
-    """Split a location path on top-level '/'."""
-    steps, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(path):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == "/" and depth == 0:
-            steps.append(path[start:i])
-            start = i + 1
-    steps.append(path[start:])
-    return steps
+    """The steps of a location path ('a/b[c/d]' -> 'a', 'b[c/d]')."""
+    return _split_top(path, "/")
 
 
 @dataclass
