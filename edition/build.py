@@ -157,12 +157,12 @@ def _global_key(config: Config) -> str:
     files = SchemaFiles(config.odd)
     for p in (files.odd, files.rng, files.sch):
         h.update(p.read_bytes() if p.exists() else b"")
-    for folder in (Path(__file__).parent / "templates", Path(__file__).parent / "static",
-                   Path(__file__).parent / "render", config.root / "templates"):
+    # the toolkit's own code, theme and assets (a changed renderer must not reuse old pages)
+    for folder in (Path(__file__).parent, config.root / "templates"):
         if folder.is_dir():
             for p in sorted(folder.rglob("*")):
-                if p.is_file():
-                    h.update(p.name.encode())
+                if p.is_file() and p.suffix not in (".pyc",) and "__pycache__" not in p.parts:
+                    h.update(p.relative_to(folder).as_posix().encode())
                     h.update(p.read_bytes())
     return h.hexdigest()
 

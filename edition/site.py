@@ -7,6 +7,7 @@ A project overrides the default theme file by file in its own `templates/` folde
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,7 +246,8 @@ class Site:
         for phase_id, label in self.categories.items():
             years = [int(l.year) for l in letters if l.phase == phase_id and l.year.isdigit()]
             if years:
-                phases.append(charts.Phase(phase_id, label.split(",")[0], min(years), max(years)))
+                phases.append(charts.Phase(phase_id, re.sub(r",?\s*\d{4}\s*[–-]\s*\d{4}\s*$", "", label),
+                                           min(years), max(years)))
         return {
             "timeline": Markup(charts.timeline(figures.by_year, figures.directions, phases)),
             "network": Markup(charts.network(self.corpus)),
