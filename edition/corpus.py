@@ -33,6 +33,30 @@ REGISTER_KINDS: tuple[RegisterKind, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Authority:
+    """An authority file the registers' idno/@type may name."""
+
+    label: str      # as people name it
+    page: str       # URL pattern of its page, for readers
+    uri: str        # URI pattern of the thing, for linked-data consumers and catalogues
+
+
+#: idno/@type -> its authority: the one table for the site and every export.
+#: The order is the order of preference where one must be chosen.
+AUTHORITIES: dict[str, Authority] = {
+    "gnd": Authority("GND", "https://d-nb.info/gnd/{}", "http://d-nb.info/gnd/{}"),
+    "viaf": Authority("VIAF", "https://viaf.org/viaf/{}", "http://viaf.org/viaf/{}"),
+    "lcnaf": Authority("LCNAF", "https://id.loc.gov/authorities/names/{}.html", "http://id.loc.gov/authorities/names/{}"),
+    "wikidata": Authority("Wikidata", "https://www.wikidata.org/wiki/{}", "http://www.wikidata.org/entity/{}"),
+    "isni": Authority("ISNI", "https://isni.org/isni/{}", "https://isni.org/isni/{}"),
+    "geonames": Authority("GeoNames", "https://www.geonames.org/{}", "http://www.geonames.org/{}"),
+}
+
+#: The links between items (correspContext/ref/@type) as readers see them, in display order.
+LINK_LABELS = {"repliesTo": "Answers", "repliedBy": "Answered by", "prev": "Previous item", "next": "Next item"}
+
+
 def _text(el: etree._Element | None) -> str:
     return " ".join("".join(el.itertext()).split()) if el is not None else ""
 

@@ -16,22 +16,12 @@ from markupsafe import Markup, escape
 
 from . import render
 from .config import Config
-from .corpus import REGISTER_KINDS, Corpus, Entry, Letter
+from .corpus import AUTHORITIES, LINK_LABELS, REGISTER_KINDS, Corpus, Entry, Letter
 from .diagnostics import Reporter
 from .odd import Schema
 from .scaffold import human_date
 from .tei import NS, XML_ID, Source, read_xml, tei
 
-#: Authority id type -> URL pattern; one table for every register kind.
-AUTHORITY_URLS = {
-    "wikidata": ("Wikidata", "https://www.wikidata.org/wiki/{}"),
-    "viaf": ("VIAF", "https://viaf.org/viaf/{}"),
-    "gnd": ("GND", "https://d-nb.info/gnd/{}"),
-    "lcnaf": ("LCNAF", "https://id.loc.gov/authorities/names/{}.html"),
-    "isni": ("ISNI", "https://isni.org/isni/{}"),
-    "geonames": ("GeoNames", "https://www.geonames.org/{}"),
-}
-LINK_LABELS = {"prev": "Previous item", "next": "Next item", "repliesTo": "Answers", "repliedBy": "Answered by"}
 
 
 @dataclass
@@ -212,8 +202,8 @@ class Site:
         dates = " – ".join(v for k, v in entry.dates.items() if k in ("birth", "from", "when", "notBefore")) if entry.dates else ""
         if entry.dates.get("death") or entry.dates.get("to"):
             dates = f"{dates or '?'} – {entry.dates.get('death') or entry.dates.get('to')}"
-        authorities = [Link(AUTHORITY_URLS[t][0] + " " + v, AUTHORITY_URLS[t][1].format(v))
-                       for t, v in sorted(entry.idnos.items()) if t in AUTHORITY_URLS]
+        authorities = [Link(AUTHORITIES[t].label + " " + v, AUTHORITIES[t].page.format(v))
+                       for t, v in sorted(entry.idnos.items()) if t in AUTHORITIES]
         letters = [Link(self.letters_by_id[l].subtitle or l, f"letters/{l}.html") for l in entry.letters if l in self.letters_by_id]
         items = self._backlink_items()
         letters_html = Markup("".join(items[l] for l in entry.letters if l in items))

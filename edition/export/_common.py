@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ..config import Config
-from ..corpus import Corpus, Entry, Letter
+from ..corpus import AUTHORITIES, Corpus, Entry, Letter
 from ..diagnostics import EditionError, Reporter
 from ..odd import Schema
 from ..output import Output
@@ -46,15 +46,8 @@ class ExportError(EditionError):
 
 
 #: Authority id type (the registers' idno/@type) -> the URI of the thing, as linked-data consumers,
-#: correspSearch and library catalogues expect it. Order = preference where one must be chosen.
-AUTHORITY_URIS: dict[str, str] = {
-    "gnd": "http://d-nb.info/gnd/{}",
-    "viaf": "http://viaf.org/viaf/{}",
-    "lcnaf": "http://id.loc.gov/authorities/names/{}",
-    "wikidata": "http://www.wikidata.org/entity/{}",
-    "isni": "https://isni.org/isni/{}",
-    "geonames": "http://www.geonames.org/{}",
-}
+#: correspSearch and library catalogues expect it (from corpus.AUTHORITIES, in its order of preference).
+AUTHORITY_URIS: dict[str, str] = {key: authority.uri for key, authority in AUTHORITIES.items()}
 
 
 def authority_uris(entry: Entry, types: tuple[str, ...] = tuple(AUTHORITY_URIS)) -> list[str]:

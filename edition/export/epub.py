@@ -25,7 +25,7 @@ import lxml.html
 from lxml import etree
 
 from .. import render
-from ..corpus import REGISTER_KINDS, Entry, Letter
+from ..corpus import AUTHORITIES, LINK_LABELS, REGISTER_KINDS, Entry, Letter
 from ..scaffold import human_date
 from ..tei import NS, XML_LANG, read_xml
 from ._common import AUTHORITY_URIS, Archive, ExportContext, new_file, text_of, write_around
@@ -37,9 +37,6 @@ OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
 OEBPS = "OEBPS"
-AUTHORITY_LABELS = {"wikidata": "Wikidata", "viaf": "VIAF", "gnd": "GND", "lcnaf": "LCNAF", "isni": "ISNI",
-                    "geonames": "GeoNames"}
-LINK_LABELS = {"repliesTo": "Answers", "repliedBy": "Answered by", "prev": "Previous item", "next": "Next item"}
 #: The divisions of a letter's body in the book, in this order (as in the HTML edition).
 PARTS = ("regest", "commentary")
 
@@ -292,7 +289,7 @@ class Book:
             _sub(block, "p", dates)
         if entry.description:
             _sub(block, "p", entry.description)
-        authorities = [(AUTHORITY_LABELS[t], AUTHORITY_URIS[t].format(entry.idnos[t]))
+        authorities = [(AUTHORITIES[t].label, AUTHORITY_URIS[t].format(entry.idnos[t]))
                        for t in AUTHORITY_URIS if entry.idnos.get(t)]
         if authorities:
             p = _sub(block, "p", "Authority records: ")
