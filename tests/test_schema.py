@@ -11,9 +11,9 @@ from edition.diagnostics import SchemaError
 from edition.tei import RNG_NS, read_xml
 from edition.validate.schematron import Schematron
 
-from conftest import DATA, REPO
+from conftest import DATA, ODD, REPO
 
-ODD = REPO / "schema" / "tei-edition.odd"
+
 FILES = odd.SchemaFiles(ODD)
 
 

@@ -27,12 +27,7 @@ from lxml import etree
 import edition.tei
 from edition.cli import main
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-DATA = HERE / "data" / "validate"
-GOOD = DATA / "good"
-FAULTS = DATA / "faults"
-ODD = REPO / "schema" / "tei-edition.odd"
+from conftest import FAULTS, GOOD, ODD, REPO
 
 LETTER1 = "tei/letters/tk-001.xml"
 LETTER2 = "tei/letters/tk-002.xml"
