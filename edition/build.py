@@ -4,15 +4,20 @@ The pipeline, for editions of tens of thousands of letters on a small machine:
 
 1. gather   Each document is read and parsed once, in a pool of processes: the validation
             layers, its part of the corpus index, its part of the corpus model, and (letters)
-            its body rendered for every output, links left to be filled in. The results are
-            cached by content hash in build/.cache/, so a rebuild reads only changed files.
+            its body rendered for every output, links left to be filled in (stored by content
+            hash in build/.cache/fragments/). The merged index and the model records are kept in
+            build/.cache/state.pickle, so a rebuild reads only changed files.
 2. check    The corpus checks run on the merged index; errors stop the build here.
 3. write    Pages and text files are written into a staging folder by a pool of processes
             that share the assembled corpus; a page whose inputs did not change is hard-linked
-            from the previous build instead. The search index is split into shards and only
-            shards with changed pages are indexed again (Pagefind merges them at query time).
+            from the previous build instead; the lists and registers are reused when the corpus
+            model did not change. The search index is split into shards and only shards with
+            changed pages are indexed again (Pagefind merges them at query time).
 4. export   The library exports (edition.export), from the staged outputs.
-5. swap     The staged folders replace the previous ones; a failed build leaves them intact.
+5. swap     The staged folders replace the previous ones (set aside in .old-*, deleted by the
+            next build); a failed build leaves them intact. Only folders the build made (they
+            hold a .edition-build marker) are ever replaced. `edition export NAME...` puts its
+            exports into build/export/ instead (edition.export.update).
 
 `--full` ignores the cache. Nothing is held for all documents at once but small records.
 """
@@ -61,7 +66,7 @@ class BuildError(EditionError):
 @dataclass
 class DocResult:
     """What one document gave: the validation diagnostics, its part of the corpus index and of
-    the corpus model. Stored by the worker in build/.cache/docs/<digest>.pickle."""
+    the corpus model. The worker sends it back; its index and record are kept in the cache."""
 
     path: Path
     diagnostics: list[Diagnostic]
