@@ -42,13 +42,14 @@ from . import __version__
 from .config import Config
 from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, read_document
 from .diagnostics import ERROR, Diagnostic, EditionError, Reporter
+from .output import Entry, Output
 from .odd import Schema, SchemaFiles, load as load_schema
 from .scaffold import human_date
 from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 #: Letters per search shard: a change re-indexes one shard, not the whole edition.
 SHARD_SIZE = 500
 POOL_THRESHOLD = 200
@@ -82,6 +83,9 @@ class DocStamp:
     digest: str                     # SHA-256 of the bytes: names its cached result and fragments
     number: int                     # the document's number in the corpus index
     clean: bool = True              # no diagnostic: its results may be reused as they are
+    header: str = ""                # SHA-256 of its teiHeader's bytes (what the metadata exports read)
+    revised: str | None = None      # the newest date of its revision history (the exports' date of production)
+    model: str = ""                 # a key of its part of the corpus model
 
 
 _GATHER: tuple[Checker, Path] | None = None
@@ -94,6 +98,7 @@ def _init_gather(odd: Path, cache: Path) -> None:
 
 def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path, DocStamp, DocResult]]:
     """Read, check, model and render each (number, path): one parse per document."""
+    from .export._common import newest_revision
     from .validate.schematron import check as schematron_check
 
     checker, cache = _GATHER
@@ -109,7 +114,9 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
             reporter.error("file.unreadable", f"cannot read file: {exc.strerror}", path)
             out.append((path, DocStamp((0, 0), "", doc), DocResult(path, reporter.diagnostics, index, None)))
             continue
-        stamp = DocStamp((st.st_mtime_ns, st.st_size), hashlib.sha256(data).hexdigest(), doc)
+        end = data.find(b"</teiHeader>")
+        stamp = DocStamp((st.st_mtime_ns, st.st_size), hashlib.sha256(data).hexdigest(), doc,
+                         header=hashlib.sha256(data[:end] if end >= 0 else data).hexdigest())
         try:
             source = read_xml(path, data)
         except XMLInputError as exc:
@@ -120,7 +127,11 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
         schematron_check(checker.schematron, source, reporter)
         index.add(source, doc)
         record = read_document(source)
-        if record.letter is not None:
+        stamp = replace(stamp, revised=newest_revision(source.root),
+                        model=hashlib.sha256(repr(record).encode("utf-8")).hexdigest())
+        if record.letter is None:        # registers and the edition's own document are read whole
+            stamp = replace(stamp, header=stamp.digest)
+        else:
             _store(cache / "fragments" / f"{stamp.digest}.pickle", letter_fragments(source, reporter))
         out.append((path, stamp, DocResult(path, reporter.diagnostics, index, record)))
     return out
@@ -154,11 +165,14 @@ class Cache:
     index: integrity.CorpusIndex = field(default_factory=integrity.CorpusIndex)   # of every document
     records: dict[str, DocumentRecord] = field(default_factory=dict)             # path -> its model part
     shards: dict[str, str] = field(default_factory=dict)       # search shard -> key of its pages
+    outputs: dict[str, dict[str, Entry]] = field(default_factory=dict)   # output -> its files: path -> (size, sha256)
+    exports: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict)  # export -> (key of its input, its files)
+    members: dict[str, str] = field(default_factory=dict)      # EPUB member -> key of its input
 
 
 def _global_key(config: Config) -> str:
     """What invalidates the whole cache: the toolkit, the schema and the theme."""
-    h = hashlib.sha256(f"{CACHE_VERSION} {__version__} {config.base_url} {config.title}".encode())
+    h = hashlib.sha256(f"{CACHE_VERSION} {__version__} {config.base_url} {config.title} {config.contact}".encode())
     files = SchemaFiles(config.odd)
     for p in (files.odd, files.rng, files.sch):
         h.update(p.read_bytes() if p.exists() else b"")
@@ -172,7 +186,14 @@ def _global_key(config: Config) -> str:
     return h.hexdigest()
 
 
+#: Beside the cache while a build puts its outputs in place: if it is found, that build was interrupted
+#: and the outputs may be half old, half new, so the next build is a full one.
+COMMITTING = "committing"
+
+
 def _load_cache(folder: Path, key: str) -> Cache:
+    if (folder / COMMITTING).exists():
+        return Cache(key)
     try:
         with open(folder / "state.pickle", "rb") as fh:
             cache = pickle.load(fh)
@@ -235,7 +256,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
             for light, merged in parts:
                 for path, stamp, result in light:
                     diagnostics.extend(result.diagnostics)
-                    stamps[path] = DocStamp(stamp.stamp, stamp.digest, stamp.number, clean=not result.diagnostics)
+                    stamps[path] = replace(stamp, clean=not result.diagnostics)
                     if result.record is not None:
                         cache.records[str(path)] = result.record
                 cache.index.merge(merged)
@@ -253,52 +274,32 @@ _WRITE: "Writer | None" = None
 
 @dataclass
 class Writer:
-    """Writes letter pages and text files; shared with the worker processes (fork)."""
+    """Writes letter pages and text files into the html and text outputs; shared with the worker
+    processes (fork), which send back what they wrote (`Output.files` of a worker stays in it)."""
 
     site: Site
     corpus: Corpus
     fragments: Path
-    html: Path
-    text: Path
-    previous_html: Path | None
-    previous_text: Path | None
-
+    html: Output
+    text: Output
     digests: dict[str, str] = field(default_factory=dict)
 
-    def write_letters(self, jobs: list[tuple[str, bool]]) -> None:
-        """(letter id, changed): render changed ones, hard-link the others from the previous build."""
-        for letter_id, changed in jobs:
+    def write_letters(self, letter_ids: list[str]) -> list[tuple[str, str, Entry, bool]]:
+        """Render these letters; return (output, path, entry, written) for each file."""
+        made = []
+        for letter_id in letter_ids:
             letter = self.corpus.letter_index[letter_id]
-            page, txt = f"letters/{letter_id}.html", f"{letter_id}.txt"
-            if not changed and _link(self.previous_html, page, self.html) and _link(self.previous_text, txt, self.text):
-                continue
             parts = _load_parts(self.fragments, self.digests[letter.id])
-            _write(self.html / page, self.site.letter_page(letter, parts).encode("utf-8"))
-            _write(self.text / txt, text_letter(letter, parts).encode("utf-8"))
+            for name, out, rel, text in (
+                    ("html", self.html, f"letters/{letter_id}.html", self.site.letter_page(letter, parts)),
+                    ("text", self.text, f"{letter_id}.txt", text_letter(letter, parts))):
+                out.write_text(rel, text)
+                made.append((name, rel, out.files[rel], rel in out.written))
+        return made
 
 
-def _write(path: Path, data: bytes) -> None:
-    """A new file at `path`: never written in place, since it may be a hard link into the previous build."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    path.write_bytes(data)
-
-
-def _link(previous: Path | None, rel: str, folder: Path) -> bool:
-    if previous is None or not (previous / rel).is_file():
-        return False
-    target = folder / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(previous / rel, target)
-    except OSError:
-        shutil.copyfile(previous / rel, target)
-    return True
-
-
-def _write_chunk(jobs: list[tuple[str, bool]]) -> int:
-    _WRITE.write_letters(jobs)
-    return len(jobs)
+def _write_chunk(letter_ids: list[str]) -> list[tuple[str, str, Entry, bool]]:
+    return _WRITE.write_letters(letter_ids)
 
 
 def text_letter(letter: Letter, parts: dict[str, str], width: int = 72) -> str:
@@ -326,19 +327,19 @@ def text_letter(letter: Letter, parts: dict[str, str], width: int = 72) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def text_edition(corpus: Corpus, config: Config, text_dir: Path, reporter: Reporter) -> None:
+def text_edition(corpus: Corpus, config: Config, text: Output, reporter: Reporter) -> None:
     """The whole edition in one file: introduction, every letter, the registers as an appendix."""
     from . import render
     from .tei import NS
 
-    with open(text_dir / "edition.txt", "w", encoding="utf-8") as out:
+    with open(text.path("edition.txt"), "w", encoding="utf-8") as out:
         out.write(f"{config.title}\n{'=' * len(config.title)}\n\n")
         if corpus.edition is not None:
             body = corpus.edition.root.find("tei:text/tei:body", NS)
             out.write(render.render_text(body, reporter=reporter, source=corpus.edition).rstrip("\n") + "\n")
         for letter in corpus.letters:
             out.write("\n" + "-" * 72 + "\n\n")
-            with open(text_dir / f"{letter.id}.txt", encoding="utf-8") as fh:
+            with open(text.source(f"{letter.id}.txt"), encoding="utf-8") as fh:
                 out.write(fh.read())
         out.write("\n" + "-" * 72 + "\n\nRegisters\n=========\n")
         for kind in REGISTER_KINDS:
@@ -348,6 +349,7 @@ def text_edition(corpus: Corpus, config: Config, text_dir: Path, reporter: Repor
                 if entry.letters:
                     line += f" [{', '.join(entry.letters)}]"
                 out.write(textwrap.fill(line, 72, subsequent_indent="    ") + "\n")
+    text.record("edition.txt")
 
 
 # ---------------------------------------------------------------- search
@@ -362,36 +364,38 @@ def _shards(letters: list[Letter]) -> dict[str, list[str]]:
     return shards
 
 
-def index_search(html: Path, previous: Path | None, shards: dict[str, list[str]], page_keys: dict[str, str],
-                 cache: Cache) -> list[str]:
+def index_search(html: Output, shards: dict[str, list[str]], page_keys: dict[str, str], cache: Cache) -> list[str]:
     """Index each shard of letter pages with Pagefind (only shards whose pages changed); return those indexed."""
     import json
 
     keys = {name: hashlib.sha256("".join(page_keys[i] for i in ids).encode()).hexdigest() for name, ids in shards.items()}
-    todo = []
-    for name in shards:
-        if cache.shards.get(name) == keys[name] and previous is not None and (previous / "pagefind" / name).is_dir():
-            shutil.copytree(previous / "pagefind" / name, html / "pagefind" / name, copy_function=os.link)
-        else:
-            todo.append(name)
+    kept = tuple(f"pagefind/{name}/" for name in shards
+                 if cache.shards.get(name) == keys[name] and html.keep(f"pagefind/{name}/pagefind-entry.json"))
+    html.keep_below(kept)
+    todo = [name for name in shards if f"pagefind/{name}/" not in kept and shards[name]]  # no letters: nothing to search
 
     def run(name: str) -> None:
-        with tempfile.TemporaryDirectory(dir=html.parent) as tmp:
+        with tempfile.TemporaryDirectory(dir=html.folder.parent) as tmp:
             site = Path(tmp)
             (site / "letters").mkdir()
             for letter_id in shards[name]:
-                os.link(html / "letters" / f"{letter_id}.html", site / "letters" / f"{letter_id}.html")
+                rel = f"letters/{letter_id}.html"
+                os.link(html.source(rel), site / rel)
+            target = html.path(f"pagefind/{name}")
             proc = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site),
-                                   "--output-path", str(html / "pagefind" / name)], capture_output=True, text=True)
+                                   "--output-path", str(target)], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
                                  f"{(proc.stderr or proc.stdout).strip()[-500:]}")
 
-    todo = [name for name in todo if shards[name]]      # an edition without letters has nothing to search
     with ThreadPoolExecutor(max(1, min(len(todo), default_jobs()))) as pool:
         list(pool.map(run, todo))
-    (html / "pagefind").mkdir(exist_ok=True)
-    (html / "pagefind" / "shards.json").write_text(json.dumps(sorted(n for n in shards if shards[n])), encoding="utf-8")
+    for name in todo:
+        folder = html.folder / "pagefind" / name
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                html.record(path.relative_to(html.folder).as_posix())
+    html.write_text("pagefind/shards.json", json.dumps(sorted(n for n in shards if shards[n])))
     cache.shards = keys
     return todo
 
@@ -503,7 +507,6 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     edition_source = read_xml(edition_paths[0]) if edition_paths else None
     corpus = assemble(config.tei, [records[p] for p, _ in kept], edition_source)
     digests = {records[p].letter.id: s.digest for p, s in kept if records[p].letter is not None}
-    stamps_by_path = dict(stamps)
     del records
     lap("corpus checks")
 
@@ -513,52 +516,49 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     config.build.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=config.build))
     result = BuildResult({}, left_out, timings)
+    # every output is made as a change to the previous one, where there is one and the cache knows its files
+    outputs = {name: Output(staging / name, *((config.build / name, cache.outputs[name])
+                                              if not full and name in cache.outputs
+                                              and (config.build / name / MARKER).is_file() else (None, None)))
+               for name in OUTPUTS}
     try:
-        html, text = staging / "html", staging / "text"
-        html.mkdir()
-        text.mkdir()
-        previous_html = config.build / "html" if (config.build / "html").is_dir() and not full else None
-        previous_text = config.build / "text" if (config.build / "text").is_dir() and not full else None
+        html, text = outputs["html"], outputs["text"]
 
         # 3. write: letter pages and text files, changed ones only
         progress("writing pages")
         page_keys = {l.id: site.letter_key(l, digests[l.id]) for l in corpus.letters}
-        changed = [i for i, k in page_keys.items() if previous_keys.get(i) != k]
+        changed = [i for i, k in page_keys.items()
+                   if previous_keys.get(i) != k or not (html.keep(f"letters/{i}.html") and text.keep(f"{i}.txt"))]
         letter_keys = dict(page_keys)
         result.changed = changed
         global _WRITE
-        _WRITE = Writer(site, corpus, fragments, html, text, previous_html, previous_text, digests)
-        changed_set = set(changed)
-        work = [(l.id, l.id in changed_set) for l in corpus.letters]
-        to_render = sum(1 for _, c in work if c)
+        _WRITE = Writer(site, corpus, fragments, html, text, digests)
         pool = None
-        if to_render >= POOL_THRESHOLD and (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if len(changed) >= POOL_THRESHOLD and (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods():
             # the workers share the assembled corpus by forking (elsewhere the pages are written here)
-            chunks = [work[i:i + CHUNK] for i in range(0, len(work), CHUNK)]
             pool = ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork"))
-            pending = [pool.submit(_write_chunk, chunk) for chunk in chunks]
+            pending = [pool.submit(_write_chunk, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
         else:
-            _WRITE.write_letters(work)
+            _note_written(outputs, _WRITE.write_letters(changed))
         # the lists and registers are made here meanwhile, while the pool writes the letters;
         # they show the corpus model only (no letter's body), so an unchanged model reuses them
-        lists_key = _lists_key(corpus, edition_paths and stamps_by_path[edition_paths[0]].digest)
-        reused = cache.pages.get(":lists") == lists_key and previous_html is not None and all(
-            _link(previous_html, rel, html) for rel in cache.lists)
+        lists_key = _lists_key(kept)
+        reused = cache.pages.get(":lists") == lists_key and bool(cache.lists) and all([html.keep(rel) for rel in cache.lists])
         if not reused:
             pages = site.global_pages()
             for rel, page in pages.items():
-                _write(html / rel, page.encode("utf-8"))
+                html.write_text(rel, page)
             cache.lists = sorted(pages)
         page_keys[":lists"] = lists_key
         result.lists_reused = reused
         static = resources.files("edition") / "static"
         for item in sorted(static.iterdir(), key=lambda p: p.name):
             if item.is_file():
-                _write(html / "static" / item.name, item.read_bytes())
+                html.write(f"static/{item.name}", item.read_bytes())
         if pool is not None:
             try:
                 for future in pending:
-                    future.result()
+                    _note_written(outputs, future.result())
             finally:
                 pool.shutdown()
         lap("render pages")
@@ -566,7 +566,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         lap("render text edition")
 
         progress("indexing for search")
-        result.reindexed = index_search(html, previous_html, _shards(corpus.letters), letter_keys, cache)
+        result.reindexed = index_search(html, _shards(corpus.letters), letter_keys, cache)
         lap("search index")
         if reporter.failed():
             raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
@@ -574,12 +574,12 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         # 4. exports
         if "export" in names:
             from .export import export, update
-            from .output import Output
 
             progress("exporting")
             built = {"html": html, "text": text}
+            inputs = _export_keys(config, corpus, stamps, lists_key, letter_keys, left_out)
             make = lambda out: export_context(corpus, config, schema, reporter, built, out, digests, fragments,  # noqa: E731
-                                              left_out)
+                                              left_out, kept)
             if export_names:
                 # `edition export NAME...`: only these, into the existing build/export/
                 update(config.build / "export", make, export_names)
@@ -587,35 +587,37 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
                                                               encoding="utf-8")
                 names = [n for n in names if n != "export"]
                 result.outputs["export"] = _count(config.build / "export")
+                cache.outputs.pop("export", None)          # changed outside the build's record: made whole next time
             else:
-                export(make(Output(staging / "export")))
+                ctx = make(outputs["export"])
+                ctx.input_keys, ctx.previous_exports = inputs, cache.exports
+                ctx.previous_members, ctx.page_keys = cache.members, letter_keys
+                export(ctx)
+                cache.exports, cache.members = ctx.exports_made, ctx.members
             lap("export")
             if reporter.failed():
                 raise BuildError("the exports reported errors (listed above); nothing was written, the previous build is intact")
 
-        # 5. swap: the previous output moves aside to .old-NAME (deleted during the next build,
-        # while it reads: most of its files are hard links shared with the new output anyway)
+        # 5. put in place: a first or full build swaps whole folders (the previous ones are set aside
+        # in .old-NAME, deleted during the next build); a rebuild renames its new files into place.
+        # The marker beside the cache says a commit is under way: if it stays, the next build is full.
         progress("replacing the previous build")
         if cleaner is not None:
             cleaner.wait()
+        (cache_dir / COMMITTING).write_text("an interrupted build was putting its outputs in place\n")
         for name in names:
-            final = config.build / name
-            old = config.build / f".old-{name}"
-            if old.exists():
-                shutil.rmtree(old)
-            if final.exists():
-                final.rename(old)
-            (staging / name).rename(final)
-            result.outputs[name] = _count(final)
+            outputs[name].commit(config.build / name, config.build / f".old-{name}")
+            (config.build / name / MARKER).write_text("made by `edition build`; replaced by the next build\n",
+                                                      encoding="utf-8")
+            result.outputs[name] = len(outputs[name].files)
+            cache.outputs[name] = outputs[name].files
         if "html" in names and "text" in names:
             cache.pages = page_keys
         else:
             # pages and search shards were not put in place: the next build must not think they were
             cache.pages, cache.shards = previous_keys, previous_shards
-        for name in names:
-            (config.build / name / MARKER).write_text("made by `edition build`; replaced by the next build\n",
-                                                      encoding="utf-8")
         _save_cache(cache_dir, cache)
+        (cache_dir / COMMITTING).unlink()
         _prune(cache_dir, {s.digest for _, s in stamps})
         lap("swap")
     finally:
@@ -623,15 +625,33 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     return result
 
 
-def _lists_key(corpus: Corpus, edition_digest: str | None) -> str:
-    """A key of what the lists, registers, charts and home page show: the corpus model, not the bodies."""
-    h = hashlib.sha256(repr(edition_digest).encode())
-    for letter in corpus.letters:
-        h.update(repr(letter).encode("utf-8"))
-    for kind in REGISTER_KINDS:
-        for entry in corpus.entries[kind.key].values():
-            h.update(repr(entry).encode("utf-8"))
-    return h.hexdigest()
+def _note_written(outputs: dict[str, Output], made: list[tuple[str, str, Entry, bool]]) -> None:
+    """Take note, in this process, of the files a worker wrote into the outputs."""
+    for name, rel, entry, written in made:
+        outputs[name].files[rel] = entry
+        if written:
+            outputs[name].written.add(rel)
+
+
+def _export_keys(config: Config, corpus: Corpus, stamps: list[tuple[Path, DocStamp]], lists_key: str,
+                 letter_keys: dict[str, str], left_out: list[Path]) -> dict[str, str]:
+    """A key of what each export reads, where the build can tell: an export whose key did not change
+    is kept as it is. The metadata exports read the corpus model and the documents' headers; the TEI
+    export every byte of the sources; the EPUB the model and the letters' pages (it also reuses its
+    unchanged pages when it is made again). The bag is always made again, from what it can reuse."""
+    environment = repr((os.environ.get("SOURCE_DATE_EPOCH"), sorted(map(str, left_out)), str(corpus.root)))
+    metadata = hashlib.sha256(repr((environment, lists_key, [(str(p), s.header) for p, s in stamps])).encode())
+    sources = hashlib.sha256(repr((environment, [(str(p), s.digest) for p, s in stamps])).encode())
+    pages = hashlib.sha256(repr((metadata.hexdigest(), sorted(letter_keys.items()))).encode())
+    keys = {name: metadata.hexdigest() for name in ("metadata", "cmif", "oai-pmh", "marc", "mods", "data")}
+    keys.update(tei=sources.hexdigest(), epub=pages.hexdigest())
+    return keys
+
+
+def _lists_key(documents: list[tuple[Path, DocStamp]]) -> str:
+    """A key of what the lists, registers, charts and home page show: the corpus model (each document's
+    part of it, and the edition's document whole), not the letters' bodies."""
+    return hashlib.sha256(repr([(str(p), s.model, s.header) for p, s in documents]).encode("utf-8")).hexdigest()
 
 
 def _load_parts(fragments: Path, digest: str) -> dict[str, str]:
@@ -646,9 +666,11 @@ def _prune(cache_dir: Path, keep: set[str]) -> None:
             p.unlink(missing_ok=True)
 
 
-def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, built: dict[str, Path],
-                   out, digests: dict[str, str], fragments: Path, left_out: list[Path] = ()):
-    """The exports' context: the staged outputs, and the letters' bodies as rendered in phase 1."""
+def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, built: dict[str, Output],
+                   out: Output, digests: dict[str, str], fragments: Path, left_out: list[Path] = (),
+                   documents: list[tuple[Path, DocStamp]] = ()):
+    """The exports' context: the staged outputs, the letters' bodies as rendered in phase 1, and what
+    phase 1 read of the documents (their digests and revision dates)."""
     from . import render
     from .export import ExportContext
 
@@ -656,5 +678,8 @@ def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Rep
         parts = _load_parts(fragments, digests[letter_id])
         return {k: render.fill_links(v, resolve) for k, v in parts.items() if k in ("regest", "commentary")}
 
-    return ExportContext(corpus, config, schema, reporter, built, out, admin_email=config.contact, rendered=rendered,
-                         left_out=tuple(left_out))
+    ctx = ExportContext(corpus, config, schema, reporter, built, out, admin_email=config.contact, rendered=rendered,
+                        left_out=tuple(left_out))
+    ctx.documents = {p: s.digest for p, s in documents}
+    ctx._read.newest_revision = max((s.revised for _, s in documents if s.revised), default=None)
+    return ctx

@@ -1,8 +1,21 @@
-"""Output folders written file by file, so that a build never holds all its output in memory.
+"""Output folders written file by file, as a change to the previous build's output.
 
-An `Output` is one folder of the staging area (the exports write into one). Files are written
-as they are made, or hard-linked from elsewhere (`copy`), never written in place. It records
-the size and SHA-256 of everything it holds, for manifests.
+An `Output` is one output of a build (html/, text/ or export/). The files made in this build are
+written into a staging folder, as they are made, never in place (a file may be a hard link shared
+with another output); the files that stay as they were remain in the previous output, untouched,
+and are only noted (`keep`). `files` lists the whole new output, path -> (size, SHA-256), for
+manifests; `source(rel)` says where a file of the new output is to be read meanwhile.
+
+`commit(final)` then puts the new output in place, once everything succeeded:
+
+- a first (or `--full`) build: the staging folder replaces the previous folder whole (the previous
+  folder is set aside and deleted later);
+- a rebuild: each new file is renamed over the old one and files no longer made are deleted; the
+  rest is not touched, so a rebuild after one correction costs what the correction changed.
+
+Until `commit`, the previous output is intact: a failed build changes nothing. The caller notes
+that a commit is under way (`edition.build` keeps a marker beside its cache), so that an
+interrupted commit makes the next build a full one.
 """
 from __future__ import annotations
 
@@ -11,11 +24,18 @@ import os
 import shutil
 from pathlib import Path
 
+Entry = tuple[int, str]          # (size, SHA-256 as hex)
+
 
 class Output:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, previous: Path | None = None, known: dict[str, Entry] | None = None):
+        """`folder`: the staging folder. `previous`: the output being changed (None: made whole);
+        `known`: its files as the previous build recorded them."""
         self.folder = folder
-        self.files: dict[str, tuple[int, str]] = {}     # relative path -> (size, sha256)
+        self.previous = previous
+        self.known: dict[str, Entry] = (known or {}) if previous is not None else {}
+        self.files: dict[str, Entry] = {}     # relative path -> (size, sha256): the whole new output
+        self.written: set[str] = set()        # the files of `files` that are in the staging folder
         folder.mkdir(parents=True, exist_ok=True)
 
     def _target(self, rel: str) -> Path:
@@ -25,18 +45,26 @@ class Output:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
+    # ------------------------------------------------------------ writing
     def write(self, rel: str, data: bytes) -> None:
-        """Write one file (bytes) at `rel` (a new file: never in place, since it may be a hard link)."""
+        """Put `data` at `rel`: kept as it is where the previous output has these very bytes there,
+        else written to the staging folder (a new file: never in place, it may be a hard link)."""
+        entry = (len(data), hashlib.sha256(data).hexdigest())
+        if self.known.get(rel) == entry:
+            self.files[rel] = entry
+            return
         target = self._target(rel)
         target.unlink(missing_ok=True)
         target.write_bytes(data)
-        self.files[rel] = (len(data), hashlib.sha256(data).hexdigest())
+        self.files[rel] = entry
+        self.written.add(rel)
 
     def write_text(self, rel: str, text: str) -> None:
         self.write(rel, text.encode("utf-8"))
 
-    def copy(self, rel: str, source: Path) -> None:
-        """Put an existing file at `rel`: a hard link where the file system allows, else a copy."""
+    def copy(self, rel: str, source: Path, sha256: str | None = None) -> None:
+        """Put an existing file at `rel`: a hard link where the file system allows, else a copy.
+        `sha256` spares reading it where the caller knows it."""
         target = self._target(rel)
         if target.exists():
             target.unlink()
@@ -44,22 +72,76 @@ class Output:
             os.link(source, target)
         except OSError:
             shutil.copyfile(source, target)
-        self.files[rel] = (target.stat().st_size, _sha256(target))
+        self.files[rel] = (target.stat().st_size, sha256 or sha256_of(target))
+        self.written.add(rel)
 
     def path(self, rel: str) -> Path:
-        """Where `rel` is (or will be) in this output, for tools that write files themselves."""
+        """Where `rel` is (or will be) in the staging folder, for tools that write files themselves."""
         return self._target(rel)
 
-    def record(self, rel: str) -> None:
-        """Take note of a file a tool wrote itself at `path(rel)`."""
+    def record(self, rel: str, entry: Entry | None = None) -> None:
+        """Take note of a file written at `path(rel)` by a tool (its size and checksum are read unless
+        given); where the previous output has the same bytes, that file is kept and this one dropped."""
         target = self.folder / rel
-        self.files[rel] = (target.stat().st_size, _sha256(target))
+        entry = entry or (target.stat().st_size, sha256_of(target))
+        self.files[rel] = entry
+        if self.known.get(rel) == entry:
+            target.unlink()
+            self.written.discard(rel)
+        else:
+            self.written.add(rel)
+
+    # ------------------------------------------------------------ keeping
+    def keep(self, rel: str) -> bool:
+        """Keep the previous output's file at `rel` as it is; False where there is none."""
+        entry = self.known.get(rel)
+        if entry is None:
+            return False
+        self.files[rel] = entry
+        return True
+
+    def keep_below(self, prefixes: tuple[str, ...]) -> None:
+        """Keep every file of the previous output whose path starts with one of `prefixes` (folders, with their /)."""
+        if prefixes:
+            self.files.update((rel, entry) for rel, entry in self.known.items() if rel.startswith(prefixes))
+
+    def source(self, rel: str) -> Path:
+        """Where a file of the new output can be read now (the staging folder or the previous output)."""
+        if rel in self.written or self.previous is None:
+            return self.folder / rel
+        return self.previous / rel
+
+    # ------------------------------------------------------------ putting in place
+    def commit(self, final: Path, aside: Path) -> None:
+        """Put the new output at `final`: made whole, it replaces the folder (the old one is renamed to
+        `aside`, for the caller to delete); made as a change, its new files are renamed into the
+        folder and the files it no longer has are deleted."""
+        if self.previous is None or not final.is_dir():
+            if aside.exists():
+                shutil.rmtree(aside)
+            if final.exists():
+                final.rename(aside)
+            self.folder.rename(final)
+            return
+        made: set[Path] = set()
+        for rel in sorted(self.written):
+            target = final / rel
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            os.replace(self.folder / rel, target)
+        gone = [rel for rel in self.known if rel not in self.files]
+        folders: set[Path] = set()
+        for rel in gone:
+            (final / rel).unlink(missing_ok=True)
+            folders.update((final / rel).parents)
+        for folder in sorted((f for f in folders if final in f.parents), key=lambda f: -len(f.parts)):
+            try:
+                folder.rmdir()                       # only if empty
+            except OSError:
+                pass
 
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
+def sha256_of(path: Path) -> str:
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()

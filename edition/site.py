@@ -269,7 +269,8 @@ class Site:
         resolvable = [(ref, self.url_for(ref), getattr(self.corpus.entry(ref), "name", None))
                       for ref in sorted(set(letter.references))]
         categories = [self.categories.get(k) for k in (*letter.keywords, *letter.categories.values())]
-        return hashlib.sha256(repr((digest, letter, related, resolvable, categories)).encode("utf-8")).hexdigest()
+        # the letter's record comes from its document alone: the document's digest and path stand for it
+        return hashlib.sha256(repr((digest, str(letter.path), related, resolvable, categories)).encode("utf-8")).hexdigest()
 
     def global_pages(self) -> dict[str, str]:
         """The pages that list or count the whole edition (everything but the letters' own pages)."""

@@ -65,11 +65,19 @@ MANIFEST_VERSION = 1
 
 
 def run(ctx: ExportContext, name: str) -> list[str]:
-    """Run one exporter into ctx.out (once per context); return the files it wrote."""
+    """Run one exporter into ctx.out (once per context); return the files it wrote.
+
+    In a rebuild, an export whose input did not change since the previous build (the same key in
+    `ctx.input_keys` as in `ctx.previous_exports`) keeps its files as they are instead."""
     if name not in ctx.exported:
         before = dict(ctx.out.files)
-        EXPORTERS[name](ctx)
+        key = ctx.input_keys.get(name)
+        previous_key, previous_files = ctx.previous_exports.get(name, (None, []))
+        if not (key is not None and key == previous_key and previous_files
+                and all([ctx.out.keep(rel) for rel in previous_files])):
+            EXPORTERS[name](ctx)
         written = sorted(rel for rel, entry in ctx.out.files.items() if before.get(rel) != entry)
+        ctx.exports_made[name] = (key, written)
         clash = [rel for rel in written if rel in before or rel == MANIFEST]
         if clash:
             raise ExportError(f"two exports write {clash[0]}")

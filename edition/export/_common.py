@@ -206,6 +206,18 @@ class ExportContext:
     left_out: tuple[Path, ...] = ()      # documents the build left out (--skip-invalid)
     #: exporter name -> the files it wrote into `out`, for the bag and for checks
     exported: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    # What a build knows of the previous one, so that an export whose input did not change is kept
+    # (see `edition.export.run`) and the EPUB reuses its unchanged pages; all empty outside a build.
+    input_keys: dict[str, str] = field(default_factory=dict, repr=False)        # export -> key of its input now
+    previous_exports: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict, repr=False)
+    exports_made: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict, init=False, repr=False)
+    page_keys: dict[str, str] = field(default_factory=dict, repr=False)         # letter id -> key of its page
+    previous_members: dict[str, str] = field(default_factory=dict, repr=False)  # EPUB member -> key, last build
+    members: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    #: The documents (path -> SHA-256 of its bytes) and the newest revision date, as the build read them
+    #: (then the exports need not look for them again); None outside a build.
+    documents: dict[Path, str] | None = field(default=None, repr=False)
+    previous_documents: dict[str, str] = field(default_factory=dict, repr=False)   # str(path) -> SHA-256, last build
     _read: _Read = field(default_factory=_Read, init=False, repr=False)
 
     def into(self, out: Output) -> ExportContext:
@@ -213,12 +225,15 @@ class ExportContext:
         other = ExportContext(self.corpus, self.config, self.schema, self.reporter, self.built, out,
                               self.admin_email, self.rendered)
         other._read = self._read
+        other.documents = self.documents
         return other
 
     # ------------------------------------------------------------ documents
     def document_paths(self) -> list[Path]:
         """Every document of the edition (as `corpus.load` reads them), sorted; without the
         documents a build left out (`--skip-invalid`)."""
+        if self.documents is not None:
+            return sorted(self.documents)
         left_out = {Path(os.path.abspath(p)) for p in self.left_out}
         return sorted(p for p in self.corpus.root.rglob("*.xml") if Path(os.path.abspath(p)) not in left_out)
 
@@ -368,6 +383,12 @@ class ExportContext:
         return (f"Edition of {len(letters)} items of correspondence{span}, each with metadata, an abstract, "
                 f"a regest and a commentary by the editors; with registers of {registers}. "
                 f"TEI-XML sources available.")
+
+
+def newest_revision(root: etree._Element) -> str | None:
+    """The newest date (YYYY-MM-DD) of a document's revision history, or None."""
+    headers = _HEADER(root)
+    return max((_full_date(d) for d in _CHANGES(headers[0])), default=None) if headers else None
 
 
 def _full_date(value: str) -> str:
@@ -530,15 +551,25 @@ class Archive:
     1980, the zip epoch), no extra fields are written. Members are compressed and written by one
     background thread, in the order they were added, while the caller makes the next ones (zlib
     does not hold the interpreter lock); at most a few members wait in memory.
+
+    A rebuild passes the `previous` archive and the keys of its members' inputs (`previous_keys`):
+    `reuse(name, key)` then copies a member whose key did not change as it is stored there,
+    compressed, instead of making it again. The copy is the very bytes `add` would write (the
+    same data, deflated the same way, under the same header), so the archive does not depend
+    on what was reused. `keys` collects the keys of this archive's members for the next build.
     """
 
     _DONE = None
 
-    def __init__(self, path: Path, when: dt.datetime, stored: frozenset[str] = frozenset()):
+    def __init__(self, path: Path, when: dt.datetime, stored: frozenset[str] = frozenset(),
+                 previous: Path | None = None, previous_keys: dict[str, str] | None = None):
         self.stamp = max(when.replace(tzinfo=None), dt.datetime(1980, 1, 1)).timetuple()[:6]
         self.stored = stored
         self.zip = zipfile.ZipFile(path, "w")
-        self.queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=16)
+        self.previous = _open_zip(previous) if previous_keys else None
+        self.previous_keys = previous_keys or {}
+        self.keys: dict[str, str] = {}
+        self.queue: queue.Queue[tuple[str, bytes | None] | None] = queue.Queue(maxsize=16)
         self.error: BaseException | None = None
         self.writer = threading.Thread(target=self._write, name="archive-writer", daemon=True)
         self.writer.start()
@@ -554,9 +585,35 @@ class Archive:
         while (item := self.queue.get()) is not self._DONE:
             if self.error is None:
                 try:
-                    self.zip.writestr(self._info(item[0]), item[1])
+                    if item[1] is None:
+                        self._copy(item[0])
+                    else:
+                        self.zip.writestr(self._info(item[0]), item[1])
                 except BaseException as exc:     # handed to the caller by add() or close()
                     self.error = exc
+
+    def _copy(self, name: str) -> None:
+        """Write the previous archive's member `name` without decompressing it: the header is made
+        as ZipFile.writestr makes it (with this archive's timestamp), the data copied raw."""
+        old = self.previous.getinfo(name)
+        fp = self.previous.fp
+        fp.seek(old.header_offset)
+        header = fp.read(zipfile.sizeFileHeader)
+        skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        fp.seek(old.header_offset + zipfile.sizeFileHeader + skip)
+        data = fp.read(old.compress_size)
+        info = self._info(name)
+        info.CRC, info.compress_size, info.file_size = old.CRC, old.compress_size, old.file_size
+        # what ZipFile._open_to_write and _ZipWriteFile.close do for a member written whole
+        zf = self.zip
+        info.header_offset = zf.fp.tell()
+        zf._writecheck(info)
+        zf._didModify = True
+        zf.fp.write(info.FileHeader(info.file_size * 1.05 > zipfile.ZIP64_LIMIT))
+        zf.fp.write(data)
+        zf.start_dir = zf.fp.tell()
+        zf.filelist.append(info)
+        zf.NameToInfo[name] = info
 
     def _check(self) -> None:
         if self.error is not None:
@@ -565,6 +622,16 @@ class Archive:
     def add(self, name: str, data: bytes) -> None:
         self._check()
         self.queue.put((name, data))
+
+    def reuse(self, name: str, key: str) -> bool:
+        """Note the key of member `name`'s input; copy it from the previous archive if that key did not
+        change (then True: the caller does not make it)."""
+        self.keys[name] = key
+        if self.previous is None or self.previous_keys.get(name) != key or name not in self.previous.NameToInfo:
+            return False
+        self._check()
+        self.queue.put((name, None))
+        return True
 
     @contextmanager
     def member(self, name: str) -> Iterator[BinaryIO]:
@@ -578,6 +645,8 @@ class Archive:
             self.queue.put(self._DONE)
             self.writer.join()
         self.zip.close()
+        if self.previous is not None:
+            self.previous.close()
         self._check()
 
     def __enter__(self) -> Archive:
@@ -585,6 +654,13 @@ class Archive:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_zip(path: Path | None) -> zipfile.ZipFile | None:
+    try:
+        return zipfile.ZipFile(path) if path is not None else None
+    except (OSError, zipfile.BadZipFile):
+        return None
 
 
 def relative_href(from_file: str, to_file: str) -> str:

@@ -55,12 +55,25 @@ def _files_below(folder: Path) -> list[tuple[str, Path]]:
     return sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*") if p.is_file())
 
 
+def _previous_sha512(out: Output) -> dict[str, str]:
+    """The previous bag's SHA-512 of each payload file (by its encoded path), where a rebuild changes it."""
+    if out.previous is None:
+        return {}
+    try:
+        with open(out.previous / FOLDER / "manifest-sha512.txt", encoding="utf-8") as fh:
+            return {path: digest for digest, _, path in (line.rstrip("\n").partition("  ") for line in fh)}
+    except OSError:
+        return {}
+
+
 class _Payload:
     """Puts files into bag/data/ and lists them in the payload manifests as it goes.
 
     Files must come in the order of their paths. Each is hard-linked where the file system allows
     (else copied) and read once for both checksums; where its SHA-256 is known (an export just
-    made), only the SHA-512 is computed. The bag's files are noted in `out.files` like any other.
+    made), only the SHA-512 is computed. In a rebuild, a file the previous bag holds with the same
+    size and SHA-256 is kept as it is, with the SHA-512 the previous manifest gives. The bag's files
+    are noted in `out.files` like any other.
     """
 
     def __init__(self, out: Output):
@@ -68,11 +81,28 @@ class _Payload:
         self.octets = 0
         self.count = 0
         self.folders: set[Path] = set()
+        self.previous = _previous_sha512(out)
         self.manifests = {a: open(new_file(out, f"{FOLDER}/manifest-{a}.txt"), "w", encoding="utf-8", newline="\n")
                           for a in ALGORITHMS}
 
-    def add(self, rel: str, source: Path, sha256: str | None = None) -> None:
-        target = self.out.folder / FOLDER / rel
+    def add(self, rel: str, source: Output | Path, entry: tuple[int, str] | None = None, within: str = "") -> None:
+        """Put a file at data/`rel`: the file `source`, or the file `within` of the output `source`;
+        `entry` is its (size, SHA-256) where known."""
+        name, path = f"{FOLDER}/{rel}", _encode_path(rel)
+        sha512 = self.previous.get(path)
+        if entry is not None and sha512 is not None and self.out.known.get(name) == entry:
+            self.out.keep(name)
+            digests, size = {"sha256": entry[1], "sha512": sha512}, entry[0]
+        else:
+            where = source.source(within) if isinstance(source, Output) else source
+            digests, size = self._link(name, where, entry and entry[1])
+        for algorithm, fh in self.manifests.items():
+            fh.write(f"{digests[algorithm]}  {path}\n")
+        self.octets += size
+        self.count += 1
+
+    def _link(self, name: str, source: Path, sha256: str | None) -> tuple[dict[str, str], int]:
+        target = self.out.folder / name
         if target.parent not in self.folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.folders.add(target.parent)
@@ -91,11 +121,9 @@ class _Payload:
                     h.update(block)
         digests = {"sha256": sha256, **{a: h.hexdigest() for a, h in hashes.items()}}
         # what out.copy would note, without reading the file a second time
-        self.out.files[f"{FOLDER}/{rel}"] = (size, digests["sha256"])
-        for algorithm, fh in self.manifests.items():
-            fh.write(f"{digests[algorithm]}  {_encode_path(rel)}\n")
-        self.octets += size
-        self.count += 1
+        self.out.files[name] = (size, digests["sha256"])
+        self.out.written.add(name)
+        return digests, size
 
     def close(self) -> None:
         for algorithm, fh in self.manifests.items():
@@ -103,11 +131,19 @@ class _Payload:
             self.out.record(f"{FOLDER}/manifest-{algorithm}.txt")
 
 
+def _built_files(built: Output | Path) -> list[tuple[str, Output | Path, tuple[int, str] | None]]:
+    """(path, its output or file, (size, SHA-256) or None) for every file of a built output, sorted by path."""
+    if isinstance(built, Output):
+        return [(rel, built, entry) for rel, entry in sorted(built.files.items())]
+    return [(rel, path, None) for rel, path in _files_below(Path(built))]
+
+
 def _add_payload(ctx: ExportContext, payload: _Payload) -> None:
     """The built outputs under data/<name>/ and the other exports under data/export/, in the order of their paths."""
     from . import EXPORTERS, run
 
-    missing = [name for name in REQUIRED_OUTPUTS if name not in ctx.built or not Path(ctx.built[name]).is_dir()]
+    missing = [name for name, built in ((n, ctx.built.get(n)) for n in REQUIRED_OUTPUTS)
+               if built is None or not (isinstance(built, Output) or Path(built).is_dir())]
     if missing:
         raise ExportError(f"the bag holds the built outputs: build {', '.join(missing)} first")
     if "export" in ctx.built:
@@ -115,22 +151,19 @@ def _add_payload(ctx: ExportContext, payload: _Payload) -> None:
     others = [name for name in EXPORTERS if name != "bag"]
     scratch = None
     try:
-        exports: list[tuple[str, Path, str]] = []           # (path below export/, file, its SHA-256)
+        exports: list[tuple[str, Output, tuple[int, str]]] = []   # (path below export/, its output, its entry)
         for name in others:
             if name not in ctx.exported and scratch is None:
                 # an export not asked for: made beside the export folder, taken in, dropped
                 scratch = ctx.into(Output(Path(tempfile.mkdtemp(prefix=".bag-exports-", dir=ctx.out.folder.parent))))
             source = ctx if name in ctx.exported else scratch
-            exports += [(rel, source.out.folder / rel, source.out.files[rel][1]) for rel in run(source, name)]
-        groups = {f"data/{name}/": Path(folder) for name, folder in ctx.built.items()}
+            exports += [(rel, source.out, source.out.files[rel]) for rel in run(source, name)]
+        groups = {f"data/{name}/": built for name, built in ctx.built.items()}
         groups["data/export/"] = None
         for prefix in sorted(groups):                      # the groups' paths do not interleave
-            if groups[prefix] is None:
-                for rel, path, sha256 in sorted(exports):
-                    payload.add(prefix + rel, path, sha256)
-            else:
-                for rel, path in _files_below(groups[prefix]):
-                    payload.add(prefix + rel, path)
+            files = sorted(exports, key=lambda item: item[0]) if groups[prefix] is None else _built_files(groups[prefix])
+            for rel, source, entry in files:
+                payload.add(prefix + rel, source, entry, rel)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch.out.folder, ignore_errors=True)
@@ -162,6 +195,6 @@ def export_bag(ctx: ExportContext) -> None:
     for algorithm in ALGORITHMS:
         lines = []
         for tag in sorted(tags):
-            with open(out.folder / FOLDER / tag, "rb") as fh:
+            with open(out.source(f"{FOLDER}/{tag}"), "rb") as fh:
                 lines.append(f"{hashlib.file_digest(fh, algorithm).hexdigest()}  {_encode_path(tag)}\n")
         out.write(f"{FOLDER}/tagmanifest-{algorithm}.txt", "".join(lines).encode("utf-8"))

@@ -18,6 +18,7 @@ timestamps (the date of production) and a fixed order, so the book is the same b
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import BinaryIO
 
@@ -393,26 +394,47 @@ class Book:
         return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8") + b"\n"
 
     def write(self, archive: Archive) -> None:
-        """Write the book into `archive`, each page as soon as it is made."""
+        """Write the book into `archive`, each page as soon as it is made (or copied from the previous
+        book where its input did not change: a letter's page by its key, the rest by the key of the
+        corpus model and the headers; see `Archive.reuse`)."""
         corpus = self.ctx.corpus
         registers = [k for k in REGISTER_KINDS if corpus.entries[k.key]]
         spine = (["index.xhtml"] + [f"{l.id}.xhtml" for l in corpus.letters]
                  + [f"{k.key}.xhtml" for k in registers])
-        title_page = self.title_page()          # first: it finds the sections the table of contents lists
+        info = repr(self.info)
+        book_key = self.ctx.input_keys.get("metadata")
+
+        def reused(name: str, key: str | None) -> bool:
+            return key is not None and archive.reuse(name, hashlib.sha256(f"{key} {info}".encode()).hexdigest())
+
+        title_page: list[bytes] = []          # made once, when first needed: it finds the sections nav lists
+
+        def made_title_page() -> bytes:
+            if not title_page:
+                title_page.append(self.title_page())
+            return title_page[0]
+
         container = (f'<?xml version="1.0" encoding="UTF-8"?>\n<container version="1.0" xmlns="{CONTAINER_NS}">\n'
                      f'  <rootfiles>\n    <rootfile full-path="{OEBPS}/content.opf" '
                      f'media-type="application/oebps-package+xml"/>\n  </rootfiles>\n</container>\n')
         archive.add("mimetype", b"application/epub+zip")
         archive.add("META-INF/container.xml", container.encode("utf-8"))
-        archive.add(f"{OEBPS}/content.opf", self.package(spine))
-        archive.add(f"{OEBPS}/nav.xhtml", self.nav())
+        if not reused(f"{OEBPS}/content.opf", book_key):
+            archive.add(f"{OEBPS}/content.opf", self.package(spine))
+        if not reused(f"{OEBPS}/nav.xhtml", book_key):
+            made_title_page()
+            archive.add(f"{OEBPS}/nav.xhtml", self.nav())
         archive.add(f"{OEBPS}/edition.css", CSS.encode("utf-8"))
-        archive.add(f"{OEBPS}/index.xhtml", title_page)
+        if not reused(f"{OEBPS}/index.xhtml", book_key):
+            archive.add(f"{OEBPS}/index.xhtml", made_title_page())
         for letter in corpus.letters:
-            archive.add(f"{OEBPS}/{letter.id}.xhtml", self.letter_page(letter))
+            name = f"{OEBPS}/{letter.id}.xhtml"
+            if not reused(name, self.ctx.page_keys.get(letter.id)):
+                archive.add(name, self.letter_page(letter))
         for kind in registers:
-            with archive.member(f"{OEBPS}/{kind.key}.xhtml") as fh:
-                self.register_page(fh, kind.key, kind.label, list(corpus.entries[kind.key].values()))
+            if not reused(f"{OEBPS}/{kind.key}.xhtml", book_key):
+                with archive.member(f"{OEBPS}/{kind.key}.xhtml") as fh:
+                    self.register_page(fh, kind.key, kind.label, list(corpus.entries[kind.key].values()))
 
 
 def _dates(entry: Entry) -> str:
@@ -426,6 +448,9 @@ def _dates(entry: Entry) -> str:
 
 def export_epub(ctx: ExportContext) -> None:
     book = Book(ctx)
-    with Archive(new_file(ctx.out, FILE), ctx.produced, stored=frozenset({"mimetype"})) as archive:
+    previous = ctx.out.source(FILE) if FILE in ctx.out.known else None
+    with Archive(new_file(ctx.out, FILE), ctx.produced, stored=frozenset({"mimetype"}), previous=previous,
+                 previous_keys=ctx.previous_members) as archive:
         book.write(archive)
+    ctx.members = archive.keys
     ctx.out.record(FILE)
