@@ -12,8 +12,9 @@ as inline text: nothing is dropped silently.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
@@ -133,9 +134,13 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     when: Predicate | None = None
     output: str | None = None      # None: every output; else "html" or "text"
+    #: Whether the output starts a block of its own. Derived from the fields above once, because
+    #: the walker asks it of every element (whitespace at block boundaries is dropped).
+    starts_block: bool = field(init=False, repr=False, compare=False)
 
-    def applies(self, el: etree._Element, output: str) -> bool:
-        return (self.output is None or self.output == output) and (self.when is None or self.when(el))
+    def __post_init__(self) -> None:
+        block_note = self.behaviour == NOTE and self.params.get("place") == "block"
+        object.__setattr__(self, "starts_block", self.behaviour in BLOCK_BEHAVIOURS or block_note)
 
     def __str__(self) -> str:
         where = f"[{self.when}]" if self.when is not None else ""
@@ -275,6 +280,32 @@ BEHAVIOURS: Mapping[str, tuple[Rule, ...]] = MappingProxyType(_TABLE)
 _TEI_PREFIX = f"{{{TEI_NS}}}"
 
 
+@dataclass(frozen=True)
+class CompiledRules:
+    """A table compiled for one output, for looking elements up by their tag as lxml gives it.
+
+    `rules` maps the Clark name of an element to its rules for that output, in order: the lookup
+    spares every element the namespace test and the output test. `block_tags` are the elements
+    with a rule that starts a block: the test for block content skips all others unevaluated.
+    """
+
+    rules: Mapping[str, tuple[Rule, ...]]
+    block_tags: frozenset[str]
+
+
+def compile_rules(behaviours: Mapping[str, tuple[Rule, ...]], output: str) -> CompiledRules:
+    """`behaviours` compiled for `output`."""
+    rules = {_TEI_PREFIX + name: tuple(r for r in entries if r.output is None or r.output == output)
+             for name, entries in behaviours.items()}
+    return CompiledRules(rules, frozenset(tag for tag, rs in rules.items() if any(r.starts_block for r in rs)))
+
+
+@lru_cache(maxsize=None)
+def _default_rules(output: str) -> CompiledRules:
+    """`BEHAVIOURS` compiled once per output: the table is read-only, and every render uses it."""
+    return compile_rules(BEHAVIOURS, output)
+
+
 def _tei_name(el: etree._Element) -> str | None:
     """Local name of a TEI element; None for other namespaces, comments and processing instructions."""
     tag = el.tag
@@ -295,8 +326,14 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 def normalize_space(text: str) -> str:
-    """Collapse XML whitespace (not other spaces such as U+00A0) to one space."""
-    return _WS.sub(" ", text)
+    """Collapse XML whitespace (not other spaces such as U+00A0) to one space.
+
+    Most text nodes hold no tab, newline, carriage return or double space, and then there is
+    nothing to collapse: a few substring tests are much cheaper than the substitution.
+    """
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text:
+        return _WS.sub(" ", text)
+    return text
 
 
 def plain_text(el: etree._Element) -> str:
@@ -322,8 +359,12 @@ def safe_target(value: str) -> str | None:
     return value if _HTTP.fullmatch(value) else None
 
 
+@lru_cache(maxsize=4096)
 def safe_resolved(url: str) -> str | None:
-    """A URL from the resolver: relative, '#fragment' or http(s); None for anything else."""
+    """A URL from the resolver: relative, '#fragment' or http(s); None for anything else.
+
+    Cached: a letter points to the same few register entries again and again.
+    """
     url = url.strip(" \t\n\r")
     if not url or _CONTROL.search(url):
         return None
@@ -351,6 +392,42 @@ class Offered:
 
     label: str            # the element's name: sic, abbr, orig ...
     text: str             # its plain text (for a tooltip)
+
+
+#: `cls` of `_classes` for an element without a rule, and for a rule without a "cls" parameter.
+_UNKNOWN = object()
+_BY_NAME = object()
+
+
+@lru_cache(maxsize=4096)
+def _classes(tag: str, cls: Any, extra: tuple[str, ...],
+             typ: str | None, rend: str | None, cert: str | None) -> tuple[str, ...]:
+    """The classes of an element: its rule's (`cls`, by default "tei-<name>"; "tei-unknown tei-<name>"
+    without a rule), `extra`, then @type, @rend tokens and @cert, sanitized.
+
+    Cached, because a corpus repeats the same few combinations on thousands of elements.
+    """
+    name = local_name(tag)
+    if cls is _UNKNOWN:
+        classes = ["tei-unknown", css_token(f"tei-{name}")]
+    else:
+        classes = [f"tei-{name}" if cls is _BY_NAME else cls]
+    classes.extend(extra)
+    typ = css_token(typ or "")
+    if typ:
+        classes.append(typ)
+    classes.extend(f"rend-{t}" for t in map(css_token, (rend or "").split()) if t)
+    cert = css_token(cert or "")
+    if cert:
+        classes.append(f"cert-{cert}")
+    return tuple(dict.fromkeys(c for c in classes if c))
+
+
+@lru_cache(maxsize=4096)
+def _shared_attrs(classes: tuple[str, ...], lang: str | None, title: str | None, datetime: str | None) -> Attrs:
+    """Attrs of an element without an xml:id. They are immutable, and such elements repeat the same
+    few, so they are shared instead of built for every element."""
+    return Attrs(classes=classes, lang=lang, title=title, datetime=datetime)
 
 
 Out = TypeVar("Out")
@@ -383,6 +460,9 @@ class Walker(Generic[Out]):
         self.heading_level = heading_level
         self.id_prefix = id_prefix
         self.behaviours = behaviours
+        compiled = (_default_rules(self.output) if behaviours is BEHAVIOURS
+                    else compile_rules(behaviours, self.output))
+        self._rules, self._block_tags = compiled.rules, compiled.block_tags
         self._handlers: dict[str, Callable[[etree._Element, Rule], Out]] = {
             BLOCK: self._block, INLINE: self._inline, PARAGRAPH: self._paragraph, HEADING: self._heading,
             NOTE: self._note, LINK: self._link, ALTERNATE: self._alternate, LIST: self._list,
@@ -397,138 +477,134 @@ class Walker(Generic[Out]):
         self._in_link = 0
         self._number = 0
         self._notes: list[FootNote[Out]] = []
-        self._rule_cache: dict[etree._Element, Rule | None] = {}
-        self._local_ids = set(self._rendered_ids(element))
+        self._local_ids = self._rendered_ids(element)
         body = self.walk(element)
         return self.finish(body, self._notes)
 
     def rule_for(self, el: etree._Element) -> Rule | None:
-        cache = self._rule_cache
-        if el in cache:
-            return cache[el]   # asked several times per element (walk, block tests of siblings)
-        found = None
-        name = _tei_name(el)
-        for r in self.behaviours.get(name, ()) if name else ():
-            if r.applies(el, self.output):
-                found = r
-                break
-        cache[el] = found
-        return found
+        """The first rule for `el` whose predicate holds; None for an element without a behaviour.
+
+        Comments, processing instructions and elements of other namespaces have no entry.
+        """
+        for r in self._rules.get(el.tag, ()):
+            if r.when is None or r.when(el):
+                return r
+        return None
 
     def is_block(self, el: etree._Element) -> bool:
-        r = self.rule_for(el)
-        if r is None:
+        if el.tag not in self._block_tags:
             return False
-        return r.behaviour in BLOCK_BEHAVIOURS or (r.behaviour == NOTE and r.params.get("place") == "block")
+        r = self.rule_for(el)
+        return r is not None and r.starts_block
 
     def walk(self, el: etree._Element) -> Out:
-        r = self.rule_for(el)
+        return self._apply(el, self.rule_for(el))
+
+    def _apply(self, el: etree._Element, r: Rule | None) -> Out:
+        """Render `el` by its rule `r` (already looked up by the caller)."""
         if r is None:
             self._report_unknown(el)
-            return self.inline(self.children(el), self.attrs(el, None))
+            return self.inline(self.children(el, None), self.attrs(el, None))
         return self._handlers[r.behaviour](el, r)
 
-    def children(self, el: etree._Element, skip: Callable[[etree._Element], bool] | None = None) -> Out:
-        """The content of `el`: its text and its children, in order.
+    def children(self, el: etree._Element, r: Rule | None,
+                 skip: Callable[[etree._Element], bool] | None = None) -> Out:
+        """The content of `el`, whose rule is `r`: its text and its children, in order.
 
         Whitespace next to a block boundary is dropped, other whitespace is collapsed to one space.
+        One pass: the text since the last rendered child is held back until the next child's rule
+        tells whether a block follows it; each child's rule is looked up only once.
         """
-        seq: list[str | etree._Element] = []
-
-        def add_text(t: str | None) -> None:
-            if t:
-                if seq and isinstance(seq[-1], str):
-                    seq[-1] += t
-                else:
-                    seq.append(t)
-
-        add_text(el.text)
+        parent_block = r is not None and (r.starts_block or r.behaviour == NOTE)
+        parts: list[Out] = []
+        pending = el.text or ""      # the tail of a comment or processing instruction is content too
+        after_block = parent_block   # whether a block boundary precedes `pending`
         for child in el:
             if isinstance(child.tag, str) and not (skip and skip(child)):
-                seq.append(child)
-            add_text(child.tail)   # the tail of a comment or processing instruction is content too
-        r = self.rule_for(el)
-        block_parent = self.is_block(el) or (r is not None and r.behaviour == NOTE)
-        parts: list[Out] = []
-        for i, item in enumerate(seq):
-            if not isinstance(item, str):
-                parts.append(self.walk(item))
-                continue
-            before = seq[i - 1] if i > 0 else None
-            after = seq[i + 1] if i + 1 < len(seq) else None
-            t = normalize_space(item)
-            if (before is None and block_parent) or (before is not None and self.is_block(before)):
-                t = t.lstrip(" ")
-            if (after is None and block_parent) or (after is not None and self.is_block(after)):
-                t = t.rstrip(" ")
-            if t:
-                parts.append(self.text(t))
+                child_rule = self.rule_for(child)
+                child_block = child_rule is not None and child_rule.starts_block
+                if pending:
+                    self._add_text(parts, pending, after_block, child_block)
+                    pending = ""
+                parts.append(self._apply(child, child_rule))
+                after_block = child_block
+            if child.tail:
+                pending += child.tail
+        if pending:
+            self._add_text(parts, pending, after_block, parent_block)
         return self.join(parts)
 
-    def attrs(self, el: etree._Element, r: Rule | None, extra: tuple[str, ...] = (), **more: Any) -> Attrs:
-        name = local_name(el.tag)
-        if r is None:
-            classes = ["tei-unknown", css_token(f"tei-{name}")]
-        else:
-            classes = [r.params.get("cls", f"tei-{name}")]
-        classes.extend(extra)
-        typ = css_token(el.get("type") or "")
-        if typ:
-            classes.append(typ)
-        classes.extend(f"rend-{t}" for t in map(css_token, (el.get("rend") or "").split()) if t)
-        cert = css_token(el.get("cert") or "")
-        if cert:
-            classes.append(f"cert-{cert}")
-        xml_id = el.get(XML_ID)
-        lang = el.get(XML_LANG)
-        return Attrs(
-            id=html_id(xml_id, self.id_prefix) if xml_id else None,
-            classes=tuple(dict.fromkeys(c for c in classes if c)),
-            lang=(lang.strip() or None) if lang else None,
-            **more,
-        )
+    def _add_text(self, parts: list[Out], text: str, after_block: bool, before_block: bool) -> None:
+        t = normalize_space(text)
+        if after_block:
+            t = t.lstrip(" ")
+        if before_block:
+            t = t.rstrip(" ")
+        if t:
+            parts.append(self.text(t))
+
+    def attrs(self, el: etree._Element, r: Rule | None, extra: tuple[str, ...] = (),
+              title: str | None = None, datetime: str | None = None) -> Attrs:
+        """What the output shows of `el` (rule `r`, None if it has none): id, classes, language, tooltip.
+
+        Most elements carry none of the attributes asked for here, and asking for an absent one
+        costs more than a look at the names present.
+        """
+        present = el.keys()
+        get = el.get
+        typ = get("type") if "type" in present else None
+        rend = get("rend") if "rend" in present else None
+        cert = get("cert") if "cert" in present else None
+        lang = get(XML_LANG) if XML_LANG in present else None
+        xml_id = get(XML_ID) if XML_ID in present else None
+        cls = _UNKNOWN if r is None else r.params.get("cls", _BY_NAME)
+        classes = _classes(el.tag, cls, extra, typ, rend, cert)
+        lang = (lang.strip() or None) if lang else None
+        if not xml_id:
+            return _shared_attrs(classes, lang, title, datetime)
+        return Attrs(id=html_id(xml_id, self.id_prefix), classes=classes, lang=lang, title=title, datetime=datetime)
 
     # ------------------------------------------------------------ behaviours
 
     def _block(self, el: etree._Element, r: Rule) -> Out:
-        return self.block(self.children(el), self.attrs(el, r))
+        return self.block(self.children(el, r), self.attrs(el, r))
 
     def _inline(self, el: etree._Element, r: Rule) -> Out:
         p = r.params
         parts = [self.text(p["before"])] if p.get("before") else []
         if p.get("content"):
             parts.append(self.text(p["content"]))
-        parts.append(self.children(el))
+        parts.append(self.children(el, r))
         if p.get("after"):
             parts.append(self.text(p["after"]))
         tag = p.get("tag")
-        more: dict[str, Any] = {}
+        title = datetime = None
         if p.get("title"):
             described = " ".join(normalize_space(el.get(a, "")).strip() for a in p.get("describe", ()) if el.get(a))
-            more["title"] = f"{p['title']}: {described}" if described else p["title"]
+            title = f"{p['title']}: {described}" if described else p["title"]
         if tag == "time":
             when = (el.get("when") or "").strip()
             if _ISO_DATE.fullmatch(when):
-                more["datetime"] = when
+                datetime = when
             else:
                 tag = None
-        return self.inline(self.join(parts), self.attrs(el, r, **more), tag=tag)
+        return self.inline(self.join(parts), self.attrs(el, r, title=title, datetime=datetime), tag=tag)
 
     def _paragraph(self, el: etree._Element, r: Rule) -> Out:
-        has_blocks = any(isinstance(c.tag, str) and self.is_block(c) for c in el)
-        return self.paragraph(self.children(el), self.attrs(el, r), has_blocks=has_blocks)
+        has_blocks = any(self.is_block(c) for c in el)   # a comment or processing instruction is none
+        return self.paragraph(self.children(el, r), self.attrs(el, r), has_blocks=has_blocks)
 
     def _heading(self, el: etree._Element, r: Rule) -> Out:
         level = self.heading_level + max(self._depth - 1, 0)
-        return self.heading(self.children(el), self.attrs(el, r), level)
+        return self.heading(self.children(el, r), self.attrs(el, r), level)
 
     def _title(self, el: etree._Element, r: Rule) -> Out:
-        return self.title(self.children(el), self.attrs(el, r), max(self.heading_level - 1, 1))
+        return self.title(self.children(el, r), self.attrs(el, r), max(self.heading_level - 1, 1))
 
     def _section(self, el: etree._Element, r: Rule) -> Out:
         self._depth += 1
         try:
-            content = self.children(el)
+            content = self.children(el, r)
         finally:
             self._depth -= 1
         return self.section(content, self.attrs(el, r))
@@ -536,21 +612,21 @@ class Walker(Generic[Out]):
     def _list(self, el: etree._Element, r: Rule) -> Out:
         is_head = lambda c: _tei_name(c) == "head"  # noqa: E731
         heads = [self.walk(c) for c in el if is_head(c)]
-        items = self.children(el, skip=is_head)
+        items = self.children(el, r, skip=is_head)
         return self.list(items, self.attrs(el, r), head=self.join(heads) if heads else None)
 
     def _list_item(self, el: etree._Element, r: Rule) -> Out:
-        return self.list_item(self.children(el), self.attrs(el, r))
+        return self.list_item(self.children(el, r), self.attrs(el, r))
 
     def _note(self, el: etree._Element, r: Rule) -> Out:
         self._number += 1
         number = self._number
         attrs = self.attrs(el, r)
         if r.params.get("place") == "block":
-            return self.block_note(self.children(el), attrs, number)
+            return self.block_note(self.children(el, r), attrs, number)
         note_id = attrs.id or f"{self.id_prefix}fn:{number}"
         ref_id = f"{self.id_prefix}fnref:{number}"
-        note = FootNote(number, note_id, ref_id, self.children(el))
+        note = FootNote(number, note_id, ref_id, self.children(el, r))
         self._notes.append(note)
         # a footnote's own notes are numbered after it, so the list stays in order
         self._notes.sort(key=lambda n: n.number)
@@ -560,10 +636,10 @@ class Walker(Generic[Out]):
         attrs = self.attrs(el, r)
         href, external = self._href(el, r.params.get("attr", "target"))
         if href is None or self._in_link:
-            return self.inline(self.children(el), attrs, tag=None)
+            return self.inline(self.children(el, r), attrs, tag=None)
         self._in_link += 1
         try:
-            content = self.children(el)
+            content = self.children(el, r)
         finally:
             self._in_link -= 1
         return self.link(content, attrs, href, external=external)
@@ -571,7 +647,7 @@ class Walker(Generic[Out]):
     def _alternate(self, el: etree._Element, r: Rule) -> Out:
         readings = [c for c in el if isinstance(c.tag, str)]
         if not readings:
-            return self.inline(self.children(el), self.attrs(el, r), tag=None)
+            return self.inline(self.children(el, r), self.attrs(el, r), tag=None)
         show = r.params.get("show")
         shown = next((c for c in readings if _tei_name(c) == show), readings[0])
         offered_els = [c for c in readings if c is not shown]
@@ -625,19 +701,29 @@ class Walker(Generic[Out]):
             return None, False
         return url, True
 
-    def _rendered_ids(self, root: etree._Element) -> Iterator[str]:
-        """xml:ids of elements that appear in the output (not under omit or metadata)."""
-        stack = [root]
-        while stack:
-            el = stack.pop()
-            if not isinstance(el.tag, str):
-                continue
-            r = self.rule_for(el)
+    def _rendered_ids(self, root: etree._Element) -> set[str]:
+        """xml:ids of elements that appear in the output (not under omit or metadata).
+
+        Few elements carry an xml:id, so only they and their ancestors up to `root` are looked up
+        in the table, rather than every element of the tree.
+        """
+        ids = set()
+        for el in root.iter(etree.Element):
+            if XML_ID in el.keys():   # cheaper than el.get() for the many elements without one
+                xml_id = el.get(XML_ID)
+                if xml_id and not self._under_omitted(el, root):
+                    ids.add(xml_id)
+        return ids
+
+    def _under_omitted(self, el: etree._Element, root: etree._Element) -> bool:
+        """Whether `el` or an ancestor of it, up to `root`, is omit or metadata."""
+        node: etree._Element | None = el
+        while node is not None:
+            r = self.rule_for(node)
             if r is not None and r.behaviour in (OMIT, METADATA):
-                continue
-            if el.get(XML_ID):
-                yield el.get(XML_ID)
-            stack.extend(el)
+                return True
+            node = None if node is root else node.getparent()
+        return False
 
     # ------------------------------------------------------------ diagnostics
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from .base import Attrs, FootNote, Offered, Walker
 
@@ -39,19 +40,31 @@ def _esc(value: str) -> str:
     return html.escape(value, quote=True)
 
 
-def _start(tag: str, attrs: Attrs, **extra: str | None) -> str:
-    """A start tag; attributes in a fixed order so that output is deterministic."""
-    pairs: list[tuple[str, str | None]] = [
-        ("id", attrs.id),
-        ("class", " ".join(attrs.classes) or None),
-        ("lang", attrs.lang),
-        ("title", attrs.title),
-        ("datetime", attrs.datetime),
-    ]
-    pairs.extend(sorted(extra.items()))
-    pairs.extend((f"data-{k}", v) for k, v in attrs.data)
-    out = "".join(f' {name}="{_esc(value)}"' for name, value in pairs if value is not None)
-    return f"<{tag}{out}>"
+@lru_cache(maxsize=4096)
+def _class_attribute(classes: tuple[str, ...]) -> str:
+    """' class="..."' ('' without classes); cached, as the same few class lists recur on every page."""
+    value = " ".join(classes)
+    return f' class="{_esc(value)}"' if value else ""
+
+
+def _start(tag: str, attrs: Attrs, href: str | None = None) -> str:
+    """A start tag; attributes in a fixed order so that output is deterministic.
+
+    Written out attribute by attribute: a start tag is made for nearly every element rendered.
+    """
+    out = f'<{tag} id="{_esc(attrs.id)}"' if attrs.id is not None else f"<{tag}"
+    out += _class_attribute(attrs.classes)
+    if attrs.lang is not None:
+        out += f' lang="{_esc(attrs.lang)}"'
+    if attrs.title is not None:
+        out += f' title="{_esc(attrs.title)}"'
+    if attrs.datetime is not None:
+        out += f' datetime="{_esc(attrs.datetime)}"'
+    if href is not None:
+        out += f' href="{_esc(href)}"'
+    for name, value in attrs.data:
+        out += f' data-{name}="{_esc(value)}"'
+    return out + ">"
 
 
 def _nl(content: str) -> str:

@@ -5,6 +5,7 @@ whole body is known, so that nested lists and notes are wrapped at the width tha
 """
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -117,13 +118,48 @@ def _flatten(pieces: Pieces) -> str:
     return "".join(p if isinstance(p, str) else " " + _flatten(p.children) + " " for p in pieces)
 
 
+#: Whitespace other than the plain space (\s is str.isspace): textwrap splits at some of it and
+#: drops words made only of it, so text containing any is left to textwrap.
+_OTHER_SPACE = re.compile(r"[^\S ]")
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    """Wrap running text; a line break from <lb/> starts a new line. Words are never broken."""
+    """Wrap running text; a line break from <lb/> starts a new line. Words are never broken.
+
+    Text whose only whitespace is the plain space is filled by `_fill`, which gives the lines
+    textwrap would give; any other text is left to textwrap itself.
+    """
     lines: list[str] = []
     for segment in text.split("\n"):
         segment = normalize_space(segment).strip()
-        if segment:
+        if not segment:
+            continue
+        if _OTHER_SPACE.search(segment):
             lines.extend(textwrap.wrap(segment, width, break_long_words=False, break_on_hyphens=False))
+        else:
+            lines.extend(_fill(segment, width))
+    return lines
+
+
+def _fill(segment: str, width: int) -> list[str]:
+    """Greedy filling of words separated by single spaces, as textwrap.wrap(break_long_words=False,
+    break_on_hyphens=False) does it, but a line at a time instead of a word at a time: wrapping is
+    the hot spot of the text layout.
+
+    A line ends at the last space that leaves it at most `width` long; a word longer than `width`
+    stands on a line of its own.
+    """
+    lines: list[str] = []
+    start = 0
+    while len(segment) - start > width:
+        cut = segment.rfind(" ", start, start + width + 1)
+        if cut < 0:                                  # the line starts with a word longer than width
+            cut = segment.find(" ", start)
+            if cut < 0:
+                break
+        lines.append(segment[start:cut])
+        start = cut + 1
+    lines.append(segment[start:])
     return lines
 
 
