@@ -127,6 +127,7 @@ class Site:
         self.fragments = fragments
         self.categories = self._categories()
         self.letters_by_id = corpus.letter_index
+        self._references: dict[str, tuple[str | None, str | None]] = {}
 
     # ------------------------------------------------------------ links
     def url_for(self, xml_id: str) -> str | None:
@@ -266,11 +267,17 @@ class Site:
         """A key of everything a letter's page and text file show: it changes when they must be made again."""
         related = [(kind, target, (self.letters_by_id[target].subtitle if target in self.letters_by_id else None))
                    for kind, target in sorted(letter.links.items())]
-        resolvable = [(ref, self.url_for(ref), getattr(self.corpus.entry(ref), "name", None))
-                      for ref in sorted(set(letter.references))]
+        resolvable = [(ref, self._reference_key(ref)) for ref in sorted(set(letter.references))]
         categories = [self.categories.get(k) for k in (*letter.keywords, *letter.categories.values())]
         # the letter's record comes from its document alone: the document's digest and path stand for it
         return hashlib.sha256(repr((digest, str(letter.path), related, resolvable, categories)).encode("utf-8")).hexdigest()
+
+    def _reference_key(self, xml_id: str) -> tuple[str | None, str | None]:
+        """What a page shows of a pointer's target: its address and name (worked out once per target)."""
+        found = self._references.get(xml_id)
+        if found is None:
+            found = self._references[xml_id] = (self.url_for(xml_id), getattr(self.corpus.entry(xml_id), "name", None))
+        return found
 
     def global_pages(self) -> dict[str, str]:
         """The pages that list or count the whole edition (everything but the letters' own pages)."""

@@ -73,8 +73,11 @@ def run(ctx: ExportContext, name: str) -> list[str]:
         before = dict(ctx.out.files)
         key = ctx.input_keys.get(name)
         previous_key, previous_files = ctx.previous_exports.get(name, (None, []))
-        if not (key is not None and key == previous_key and previous_files
-                and all([ctx.out.keep(rel) for rel in previous_files])):
+        if key is not None and key == previous_key and previous_files \
+                and all([ctx.out.keep(rel) for rel in previous_files]):
+            if name in ctx.previous_state:               # what it noted stays true of the files it keeps
+                ctx.state[name] = ctx.previous_state[name]
+        else:
             EXPORTERS[name](ctx)
         written = sorted(rel for rel, entry in ctx.out.files.items() if before.get(rel) != entry)
         ctx.exports_made[name] = (key, written)

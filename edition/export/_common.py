@@ -212,8 +212,9 @@ class ExportContext:
     previous_exports: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict, repr=False)
     exports_made: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict, init=False, repr=False)
     page_keys: dict[str, str] = field(default_factory=dict, repr=False)         # letter id -> key of its page
-    previous_members: dict[str, str] = field(default_factory=dict, repr=False)  # EPUB member -> key, last build
-    members: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    #: export -> what it noted of its work for the next build to reuse (as the previous build left it, and now)
+    previous_state: dict[str, object] = field(default_factory=dict, repr=False)
+    state: dict[str, object] = field(default_factory=dict, init=False, repr=False)
     #: The documents (path -> SHA-256 of its bytes) and the newest revision date, as the build read them
     #: (then the exports need not look for them again); None outside a build.
     documents: dict[Path, str] | None = field(default=None, repr=False)
@@ -569,7 +570,8 @@ class Archive:
         self.previous = _open_zip(previous) if previous_keys else None
         self.previous_keys = previous_keys or {}
         self.keys: dict[str, str] = {}
-        self.queue: queue.Queue[tuple[str, bytes | None] | None] = queue.Queue(maxsize=16)
+        self.copies: list[str] = []          # members to copy from the previous archive, handed over in batches
+        self.queue: queue.Queue[tuple[str | tuple[str, ...], bytes | None] | None] = queue.Queue(maxsize=16)
         self.error: BaseException | None = None
         self.writer = threading.Thread(target=self._write, name="archive-writer", daemon=True)
         self.writer.start()
@@ -586,7 +588,8 @@ class Archive:
             if self.error is None:
                 try:
                     if item[1] is None:
-                        self._copy(item[0])
+                        for name in item[0]:
+                            self._copy(name)
                     else:
                         self.zip.writestr(self._info(item[0]), item[1])
                 except BaseException as exc:     # handed to the caller by add() or close()
@@ -621,7 +624,13 @@ class Archive:
 
     def add(self, name: str, data: bytes) -> None:
         self._check()
+        self._hand_over_copies()
         self.queue.put((name, data))
+
+    def _hand_over_copies(self) -> None:
+        if self.copies:
+            self.queue.put((tuple(self.copies), None))
+            self.copies = []
 
     def reuse(self, name: str, key: str) -> bool:
         """Note the key of member `name`'s input; copy it from the previous archive if that key did not
@@ -630,7 +639,9 @@ class Archive:
         if self.previous is None or self.previous_keys.get(name) != key or name not in self.previous.NameToInfo:
             return False
         self._check()
-        self.queue.put((name, None))
+        self.copies.append(name)
+        if len(self.copies) >= 1000:
+            self._hand_over_copies()
         return True
 
     @contextmanager
@@ -642,6 +653,7 @@ class Archive:
 
     def close(self) -> None:
         if self.writer.is_alive():
+            self._hand_over_copies()
             self.queue.put(self._DONE)
             self.writer.join()
         self.zip.close()

@@ -450,7 +450,7 @@ def export_epub(ctx: ExportContext) -> None:
     book = Book(ctx)
     previous = ctx.out.source(FILE) if FILE in ctx.out.known else None
     with Archive(new_file(ctx.out, FILE), ctx.produced, stored=frozenset({"mimetype"}), previous=previous,
-                 previous_keys=ctx.previous_members) as archive:
+                 previous_keys=ctx.previous_state.get("epub")) as archive:
         book.write(archive)
-    ctx.members = archive.keys
+    ctx.state["epub"] = archive.keys
     ctx.out.record(FILE)

@@ -221,12 +221,21 @@ def export_tei(ctx: ExportContext) -> None:
     edition, registers, letters = _members(ctx)
     members = edition + registers + letters
     head, tail = _corpus_head(ctx, len(registers))
+    # in a build, a source whose bytes did not change since the previous export keeps its copy
+    digests = ctx.documents or {}
+    copied: dict[str, str] = ctx.previous_state.get("tei") or {}
+    ctx.state["tei"] = noted = {}
     with open(new_file(out, CORPUS_FILE), "wb") as corpus:
         corpus.write(head)
         for i, path in enumerate(members):
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                data = fh.read()
             target = f"{FOLDER}/{_relative(ctx, path)}"
-            out.write(target, repoint(data, path, target))
+            digest = digests.get(path)
+            if digest is None or copied.get(target) != digest or not out.keep(target):
+                out.write(target, repoint(data, path, target))
+            if digest is not None:
+                noted[target] = digest
             corpus.write(_member_bytes(data, path))
             corpus.write(b"\n  " if i < len(members) - 1 else b"\n")
         corpus.write(tail)
