@@ -36,13 +36,13 @@ import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 
 from . import __version__
 from .config import Config
-from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, read_document
+from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, read_document, share_strings
 from .diagnostics import ERROR, Diagnostic, EditionError, Reporter
 from .output import Entry, Output
 from .odd import Schema, SchemaFiles, load as load_schema
@@ -189,6 +189,8 @@ def _global_key(config: Config) -> str:
     return h.hexdigest()
 
 
+_CACHE_FIELDS = tuple(f.name for f in fields(Cache))      # "key" first: a cache of another key is not read further
+
 #: Beside the cache while a build puts its outputs in place: if it is found, that build was interrupted
 #: and the outputs may be half old, half new, so the next build is a full one.
 COMMITTING = "committing"
@@ -212,19 +214,22 @@ def _load_cache(folder: Path, key: str) -> Cache:
         return Cache(key)
     try:
         with open(folder / "state.pickle", "rb") as fh, _no_gc():
-            cache = pickle.load(fh)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+            if pickle.load(fh) != CACHE_VERSION or pickle.load(fh) != key:      # the key is the first field
+                return Cache(key)
+            return Cache(key, **{name: pickle.load(fh) for name in _CACHE_FIELDS[1:]})
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return Cache(key)
-    if not isinstance(cache, Cache) or cache.key != key:
-        return Cache(key)
-    return cache
 
 
 def _save_cache(folder: Path, cache: Cache) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "state.pickle.tmp"
     with open(tmp, "wb") as fh, _no_gc():
-        pickle.dump(cache, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        # field by field: the pickler remembers every object it wrote until the end of a dump,
+        # so one dump of the whole cache held a second index of it in memory
+        pickle.dump(CACHE_VERSION, fh)
+        for name in _CACHE_FIELDS:
+            pickle.dump(getattr(cache, name), fh, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(folder / "state.pickle")
 
 
@@ -274,6 +279,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
                     diagnostics.extend(result.diagnostics)
                     stamps[path] = replace(stamp, clean=not result.diagnostics)
                     if result.record is not None:
+                        share_strings(result.record)
                         cache.records[str(path)] = result.record
                 cache.index.merge(merged)
         finally:
@@ -557,7 +563,10 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         _WRITE = Writer(site, corpus, fragments, html, text, digests)
         pool = None
         if len(changed) >= POOL_THRESHOLD and (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            # the workers share the assembled corpus by forking (elsewhere the pages are written here)
+            # the workers share the assembled corpus by forking (elsewhere the pages are written here);
+            # frozen, its objects are left alone by the workers' garbage collector, which would
+            # otherwise write to every one of them and so copy every page of memory they share
+            gc.freeze()
             pool = ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork"))
             pending = [pool.submit(_write_chunk, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
         else:
@@ -583,6 +592,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
                     _note_written(outputs, future.result())
             finally:
                 pool.shutdown()
+                gc.unfreeze()
         lap("render pages")
         # the registers' appendix shows the corpus model only: reused while it is unchanged
         if cache.appendix[0] != lists_key:

@@ -5,6 +5,7 @@ cross-links (which letters name which register entry) are computed from all of t
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,7 +183,7 @@ def _letter(source: Source) -> Letter:
         for c in header.iterfind("tei:profileDesc/tei:textClass/tei:catRef", NS)
     }
     references = [
-        token[1:]
+        sys.intern(token[1:])                 # the same few ids over and over: one string each
         for el in root.iter()
         if isinstance(el.tag, str) and local_name(el.tag) in ("persName", "placeName", "orgName", "rs", "name")
         for token in (el.get("ref") or "").split()
@@ -259,6 +260,14 @@ class DocumentRecord:
     letter: Letter | None
     entries: list[Entry]
     is_edition: bool
+
+
+def share_strings(record: DocumentRecord) -> None:
+    """Make a record's register ids the interned strings (as `read_document` makes them), once it has
+    come from another process: thousands of letters then share one string per id, in memory and in
+    the build's cache."""
+    if record.letter is not None:
+        record.letter.references = [sys.intern(r) for r in record.letter.references]
 
 
 def read_document(source: Source) -> DocumentRecord:
