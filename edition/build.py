@@ -324,6 +324,18 @@ def _write_chunk(letter_ids: list[str]) -> list[tuple[str, str, Entry, bool]]:
     return _WRITE.write_letters(letter_ids)
 
 
+def _write_lists() -> tuple[list[tuple[str, str, Entry, bool]], list[Diagnostic]]:
+    """Write the pages that list the whole edition (home, letters, registers, search, guidelines);
+    return what was written and what the rendering reported (a worker's reporter stays in it)."""
+    html, reporter = _WRITE.html, _WRITE.site.reporter
+    before = len(reporter.diagnostics)
+    made = []
+    for rel, page in _WRITE.site.global_pages().items():
+        html.write_text(rel, page)
+        made.append(("html", rel, html.files[rel], rel in html.written))
+    return made, reporter.diagnostics[before:]
+
+
 def text_letter(letter: Letter, parts: dict[str, str], width: int = 72) -> str:
     """The plain-text file of one letter: a metadata header, the abstract, the body with endnotes."""
     title = letter.subtitle or letter.title
@@ -561,38 +573,42 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         result.changed = changed
         global _WRITE
         _WRITE = Writer(site, corpus, fragments, html, text, digests)
-        pool = None
-        if len(changed) >= POOL_THRESHOLD and (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            # the workers share the assembled corpus by forking (elsewhere the pages are written here);
-            # frozen, its objects are left alone by the workers' garbage collector, which would
-            # otherwise write to every one of them and so copy every page of memory they share
-            gc.freeze()
-            pool = ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork"))
-            pending = [pool.submit(_write_chunk, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
-        else:
-            _note_written(outputs, _WRITE.write_letters(changed))
-        # the lists and registers are made here meanwhile, while the pool writes the letters;
-        # they show the corpus model only (no letter's body), so an unchanged model reuses them
+        # the lists and registers show the corpus model only (no letter's body): an unchanged model reuses them
         lists_key = _lists_key(kept)
         reused = cache.pages.get(":lists") == lists_key and bool(cache.lists) and all([html.keep(rel) for rel in cache.lists])
-        if not reused:
-            pages = site.global_pages()
-            for rel, page in pages.items():
-                html.write_text(rel, page)
-            cache.lists = sorted(pages)
         page_keys[":lists"] = lists_key
         result.lists_reused = reused
+        pool = None
+        if len(changed) >= POOL_THRESHOLD and (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # the workers share the assembled corpus by forking; frozen, its objects are left alone
+            # by the workers' garbage collector, which would otherwise write to every one of them and
+            # so copy every page of memory they share. The lists are made by a worker too, first:
+            # what making them takes is then given back when that worker ends.
+            gc.freeze()
+            pool = ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork"))
+            lists = None if reused else pool.submit(_write_lists)
+            pending = [pool.submit(_write_chunk, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
+        else:
+            lists = None if reused else (_write_lists()[0], [])    # what it reported is in the reporter already
+            _note_written(outputs, _WRITE.write_letters(changed))
         static = resources.files("edition") / "static"
         for item in sorted(static.iterdir(), key=lambda p: p.name):
             if item.is_file():
                 html.write(f"static/{item.name}", item.read_bytes())
         if pool is not None:
             try:
+                if lists is not None:
+                    lists = lists.result()
                 for future in pending:
                     _note_written(outputs, future.result())
             finally:
                 pool.shutdown()
                 gc.unfreeze()
+        if lists is not None:
+            made, reported = lists
+            _note_written(outputs, made)
+            reporter.diagnostics.extend(reported)
+            cache.lists = sorted(rel for _, rel, _, _ in made)
         lap("render pages")
         # the registers' appendix shows the corpus model only: reused while it is unchanged
         if cache.appendix[0] != lists_key:
