@@ -37,8 +37,9 @@ def _tree_memory(pid: int) -> int:
                     if line.startswith("Pss:"):
                         total += int(line.split()[1]) * 1024
                         break
-            with open(f"/proc/{p}/task/{p}/children") as fh:
-                todo.extend(int(c) for c in fh.read().split())
+            for task in os.listdir(f"/proc/{p}/task"):      # a child started by a thread is that thread's child
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError):
             continue
     return total

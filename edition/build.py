@@ -52,8 +52,9 @@ from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
 CACHE_VERSION = 6
-#: Letters per search shard: a change re-indexes one shard, not the whole edition.
-SHARD_SIZE = 500
+#: Letters per search shard: a change re-indexes one shard, not the whole edition. Pagefind takes
+#: about 0.9 s and 100 MB for 500 pages, 0.45 s and 57 MB for 250; the browser merges the shards.
+SHARD_SIZE = 250
 POOL_THRESHOLD = 200
 CHUNK = 50
 
@@ -404,6 +405,17 @@ def _shards(letters: list[Letter]) -> dict[str, list[str]]:
     return shards
 
 
+def _pagefind() -> list[str]:
+    """The command that runs Pagefind: its binary where the pagefind package tells where it is."""
+    try:
+        from pagefind.service import get_executable
+
+        binary = get_executable()
+    except ImportError:
+        binary = None
+    return [str(binary)] if binary is not None else [sys.executable, "-m", "pagefind"]
+
+
 def index_search(html: Output, shards: dict[str, list[str]], page_keys: dict[str, str], cache: Cache) -> list[str]:
     """Index each shard of letter pages with Pagefind (only shards whose pages changed); return those indexed."""
     import json
@@ -422,8 +434,8 @@ def index_search(html: Output, shards: dict[str, list[str]], page_keys: dict[str
                 rel = f"letters/{letter_id}.html"
                 os.link(html.source(rel), site / rel)
             target = html.path(f"pagefind/{name}")
-            proc = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site),
-                                   "--output-path", str(target)], capture_output=True, text=True)
+            proc = subprocess.run([*_pagefind(), "--site", str(site), "--output-path", str(target)],
+                                  capture_output=True, text=True)
             if proc.returncode != 0:
                 raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
                                  f"{(proc.stderr or proc.stdout).strip()[-500:]}")
