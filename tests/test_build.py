@@ -291,3 +291,86 @@ def test_an_edition_without_letters_builds(tmp_path):
     assert (project / "build" / "html" / "index.html").exists()
     missing = CliRunner().invoke(main, ["-C", str(tmp_path / "nowhere"), "build"])
     assert missing.exit_code == 2 and "no documents" in missing.output
+
+
+# ---------------------------------------------------------------- rebuilds change only what changed
+def _correct_regest(project: Path, letter_id: str) -> None:
+    letter = project / "tei" / "letters" / f"{letter_id}.xml"
+    text = letter.read_text(encoding="utf-8")
+    start = text.index("<p>", text.index('<div type="regest">'))
+    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
+
+
+def _inodes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_ino for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_rebuild_leaves_the_files_it_does_not_change_where_they_are(project):
+    """A corrected regest replaces the letter's page, text file, TEI copy, the text edition, its search
+    shard, the teiCorpus, the EPUB and the bag's manifests; every other file stays the very same file."""
+    assert _build(project).exit_code == 0
+    before = _inodes(project / "build")
+    _correct_regest(project, "tk-007")
+    assert _build(project).exit_code == 0
+    after = _inodes(project / "build")
+    # the same files, but for the re-indexed search shard (Pagefind names its files by their content)
+    assert {p for p in set(after) ^ set(before) if not p.startswith(".cache/") and "pagefind/shard-" not in p} == set()
+    replaced = {p for p in after if p in before and after[p] != before[p] and not p.startswith(".cache/")}
+    for path in ("html/letters/tk-007.html", "text/tk-007.txt", "text/edition.txt", "export/tei/letters/tk-007.xml",
+                 "export/tei/corpus.xml", "export/edition.epub", "export/bag/manifest-sha256.txt",
+                 "export/manifest.json"):
+        assert path in replaced, path
+    for path in ("html/letters/tk-006.html", "html/index.html", "html/persons.html", "text/tk-006.txt",
+                 "export/cmif.xml", "export/oai-pmh.xml", "export/data/letters.json", "export/tei/letters/tk-006.xml",
+                 "html/static/edition.css", "export/bag/data/html/letters/tk-006.html"):
+        assert path not in replaced, path
+    assert not [p for p in replaced if p.startswith("html/pagefind/") and "/shard-" not in p]
+    assert not list((project / "build").glob(".old-*")) and not list((project / "build").glob(".staging-*"))
+
+
+def test_a_removed_letter_leaves_no_file_behind(project):
+    runner = CliRunner()
+    assert _build(project).exit_code == 0
+    new = runner.invoke(main, ["-C", str(project), "new", "--date", "1979-12-30", "--sender", "tito",
+                               "--recipient", "kim_il_sung"])
+    assert new.exit_code == 0, new.output
+    with_new = _build(project)
+    assert with_new.exit_code == 0, with_new.output
+    assert (project / "build" / "export" / "bag" / "data" / "html" / "letters" / "tk-025.html").exists()
+    # `edition new` linked the new item after the last one: take both changes back
+    (project / "tei" / "letters" / "tk-025.xml").unlink()
+    shutil.copy(REPO / "tei" / "letters" / "tk-024.xml", project / "tei" / "letters" / "tk-024.xml")
+    again = _build(project)
+    assert again.exit_code == 0, again.output
+    leftovers = [p for p in (project / "build").rglob("*tk-025*")]
+    assert leftovers == []
+    incremental = _digest(project / "build")
+    assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
+    assert _digest(project / "build") == incremental
+
+
+def test_an_interrupted_commit_makes_the_next_build_a_full_one(project):
+    assert _build(project).exit_code == 0
+    full = _digest(project / "build")
+    # as if a build had died while renaming its files into place: a page half replaced, the marker left
+    (project / "build" / "html" / "letters" / "tk-003.html").write_text("half written", encoding="utf-8")
+    (project / "build" / ".cache" / "committing").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["-C", str(project), "build", "--timings"])
+    assert result.exit_code == 0, result.output
+    assert "letters rendered again: 24;" in result.output
+    assert not (project / "build" / ".cache" / "committing").exists()
+    assert _digest(project / "build") == full
+
+
+def test_a_failed_rebuild_changes_nothing(project):
+    assert _build(project).exit_code == 0
+    def outputs() -> dict[str, tuple[int, bytes]]:        # not the cache, which may learn from a failed build
+        return {p: (i, (project / "build" / p).read_bytes()) for p, i in _inodes(project / "build").items()
+                if not p.startswith(".cache/")}
+
+    before = outputs()
+    _correct_regest(project, "tk-007")
+    letter = project / "tei" / "letters" / "tk-009.xml"
+    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    assert _build(project).exit_code == 1
+    assert outputs() == before
