@@ -524,6 +524,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     cache = Cache(key) if full else _load_cache(cache_dir, key)
     previous_keys = dict(cache.pages)
     previous_shards = dict(cache.shards)
+    previous_digests = {s.digest for s in cache.docs.values()} if cache.docs else None
 
     # what the build before the last one left aside is deleted meanwhile, in a thread
     # (in a process of its own: the pools below fork, which must not happen while a thread runs)
@@ -681,7 +682,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
             cache.pages, cache.shards = previous_keys, previous_shards
         _save_cache(cache_dir, cache)
         (cache_dir / COMMITTING).unlink()
-        _prune(cache_dir, {s.digest for _, s in stamps})
+        _prune(cache_dir, {s.digest for _, s in stamps}, previous_digests)
         lap("swap")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -722,11 +723,15 @@ def _load_parts(fragments: Path, digest: str) -> dict[str, str]:
         return pickle.load(fh)
 
 
-def _prune(cache_dir: Path, keep: set[str]) -> None:
-    """Forget the rendered fragments of documents that are gone or changed."""
-    for p in (cache_dir / "fragments").glob("*.pickle"):
-        if p.stem not in keep:
-            p.unlink(missing_ok=True)
+def _prune(cache_dir: Path, keep: set[str], previous: set[str] | None) -> None:
+    """Forget the rendered fragments of documents that are gone or changed: those the previous build
+    knew, or (a build without a cache) every one not kept, including what failed builds left."""
+    if previous is not None:
+        gone = [cache_dir / "fragments" / f"{d}.pickle" for d in previous - keep]
+    else:
+        gone = [p for p in (cache_dir / "fragments").glob("*.pickle") if p.stem not in keep]
+    for p in gone:
+        p.unlink(missing_ok=True)
 
 
 def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, built: dict[str, Output],
