@@ -239,7 +239,9 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
     """Phase 1 for every document of tei/: what an unchanged, clean document gave is reused from
     the cache (its part of the merged index and its record); the others are read once, in a pool.
     Returns the documents with their stamps, and the diagnostics of the documents read."""
-    paths = [Path(os.path.abspath(p)) for p in collect([config.tei])] if config.tei.is_dir() else []
+    # (paths below an absolute, normalised tei/ come out absolute and normalised: no Path is made twice)
+    paths = collect([Path(os.path.abspath(config.tei))]) if config.tei.is_dir() else []
+    fragments = os.path.join(folder, "fragments")
     stamps: dict[Path, DocStamp] = {}
     todo: list[tuple[int, Path]] = []
     for path in paths:
@@ -248,12 +250,13 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
         old = cache.docs.get(key)
         if old is not None and old.clean and old.number == number:
             try:
-                st = path.stat()
+                st = os.stat(key)
             except OSError:
                 st = None
             record = cache.records.get(key)
-            if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp and \
-                    (record is None or record.letter is None or (folder / "fragments" / f"{old.digest}.pickle").exists()):
+            if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp and (
+                    record is None or record.letter is None
+                    or os.path.exists(os.path.join(fragments, old.digest + ".pickle"))):
                 stamps[path] = old
                 continue
         todo.append((number, path))
@@ -537,7 +540,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     progress("reading and checking")
     stamps, diagnostics = gather(config, cache, cache_dir, jobs, reporter.root)
     reporter.diagnostics.extend(diagnostics)
-    records = {Path(k): r for k, r in cache.records.items()}
+    records = cache.records                      # by str(path)
     lap("read and check")
 
     # 2. corpus checks
@@ -555,12 +558,13 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         reporter.diagnostics = [replace(d, level="warning", message=f"{d.message} (document left out)")
                                 if d.level == ERROR else d for d in reporter.diagnostics]
     excluded = set(left_out)
-    kept = [(p, s) for p, s in stamps if p not in excluded and p in records]
-    edition_paths = [p for p, _ in kept if records[p].is_edition]
+    kept = [(p, s) for p, s in stamps if p not in excluded and str(p) in records]
+    kept_records = [records[str(p)] for p, _ in kept]
+    edition_paths = [p for (p, _), r in zip(kept, kept_records) if r.is_edition]
     edition_source = read_xml(edition_paths[0]) if edition_paths else None
-    corpus = assemble(config.tei, [records[p] for p, _ in kept], edition_source)
-    digests = {records[p].letter.id: s.digest for p, s in kept if records[p].letter is not None}
-    del records
+    corpus = assemble(config.tei, kept_records, edition_source)
+    digests = {r.letter.id: s.digest for (_, s), r in zip(kept, kept_records) if r.letter is not None}
+    del records, kept_records
     lap("corpus checks")
 
     schema = load_schema(config.odd)

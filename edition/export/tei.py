@@ -154,12 +154,13 @@ def _members(ctx: ExportContext) -> tuple[list[Path], list[Path], list[Path]]:
     """The documents in the order of the teiCorpus: the edition document, the registers, the letters by date."""
     letters = [l.path for l in ctx.corpus.letters]
     edition = [ctx.corpus.edition.path] if ctx.corpus.edition is not None else []
-    folders: dict[Path, str] = {}
+    folders: dict[str, str] = {}
 
     def real(path: Path) -> str:                  # the folder resolved once, not every file
-        if path.parent not in folders:
-            folders[path.parent] = os.path.realpath(path.parent)
-        return os.path.join(folders[path.parent], path.name)
+        folder, name = os.path.split(path)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        return os.path.join(folders[folder], name)
 
     placed = {real(p) for p in letters + edition}
     registers = [p for p in ctx.document_paths() if real(p) not in placed]
@@ -168,6 +169,9 @@ def _members(ctx: ExportContext) -> tuple[list[Path], list[Path], list[Path]]:
 
 def _relative(ctx: ExportContext, path: Path) -> str:
     """A document's path below tei/."""
+    root, text = str(ctx.corpus.root), str(path)
+    if os.sep == "/" and text.startswith(root + "/"):     # the common case, without making Paths
+        return text[len(root) + 1:]
     try:
         return path.relative_to(ctx.corpus.root).as_posix()
     except ValueError:
