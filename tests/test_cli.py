@@ -258,6 +258,22 @@ def test_python_dash_m_help():
     assert "validate" in proc.stdout and "schema" in proc.stdout
 
 
+def test_the_console_entry_point_keeps_exit_codes_and_flushes_its_output(tmp_path):
+    """`python -m edition` ends the process without tearing it down: what it printed still arrives,
+    in full, and its exit code is the command's."""
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<TEI xmlns='http://www.tei-c.org/ns/1.0'><oops/></TEI>", encoding="utf-8")
+    clean = subprocess.run([sys.executable, "-m", "edition", "-C", str(REPO), "validate", "-f", "json"],
+                           capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stderr
+    assert json.loads(clean.stdout)["summary"]["errors"] == 0
+    faulty = subprocess.run([sys.executable, "-m", "edition", "-C", str(REPO), "validate", str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert faulty.returncode == 1 and "bad.xml:1:" in faulty.stdout + faulty.stderr
+    usage = subprocess.run([sys.executable, "-m", "edition", "nonsense"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "No such command" in usage.stderr
+
+
 def test_validate_help_documents_the_exit_status(cli):
     result = cli(GOOD, "validate", "--help")
     assert result.exit_code == 0
