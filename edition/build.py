@@ -334,8 +334,8 @@ def _write_lists() -> tuple[list[tuple[str, str, Entry, bool]], list[Diagnostic]
     html, reporter = _WRITE.html, _WRITE.site.reporter
     before = len(reporter.diagnostics)
     made = []
-    for rel, page in _WRITE.site.global_pages().items():
-        html.write_text(rel, page)
+    for rel, pieces in _WRITE.site.global_pages():
+        html.write_pieces(rel, pieces)
         made.append(("html", rel, html.files[rel], rel in html.written))
     return made, reporter.diagnostics[before:]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 Entry = tuple[int, str]          # (size, SHA-256 as hex)
@@ -61,6 +62,31 @@ class Output:
 
     def write_text(self, rel: str, text: str) -> None:
         self.write(rel, text.encode("utf-8"))
+
+    def write_pieces(self, rel: str, pieces: Iterable[str]) -> None:
+        """Write a text given in pieces (UTF-8), each as it comes, so the whole is never held at once."""
+        digest, size = hashlib.sha256(), 0
+        with open(self._new(rel), "wb") as fh:
+            def flush(batch: list[str]) -> None:
+                nonlocal size
+                data = "".join(batch).encode("utf-8")
+                digest.update(data)
+                size += len(data)
+                fh.write(data)
+                batch.clear()
+
+            batch: list[str] = []
+            for piece in pieces:                    # in batches: a template gives many small pieces
+                batch.append(piece)
+                if len(batch) >= 4096:
+                    flush(batch)
+            flush(batch)
+        self.record(rel, (size, digest.hexdigest()))
+
+    def _new(self, rel: str) -> Path:
+        target = self._target(rel)
+        target.unlink(missing_ok=True)
+        return target
 
     def copy(self, rel: str, source: Path, sha256: str | None = None) -> None:
         """Put an existing file at `rel`: a hard link where the file system allows, else a copy.

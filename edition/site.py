@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,11 +249,15 @@ class Site:
 
     # ------------------------------------------------------------ pages
     def _render(self, path: str, template: str, **context) -> str:
+        return "".join(self._stream(path, template, **context))
+
+    def _stream(self, path: str, template: str, **context) -> Iterator[str]:
+        """A page's text in pieces, made as they are taken (a list of the whole edition is never one string)."""
         env = getattr(self, "_env", None)
         if env is None:
             env = self._env = environment(self.config)
         common = {"title": self.config.title, "registers": [(k.key, k.label) for k in REGISTER_KINDS]}
-        return env.get_template(template).render(root="../" * path.count("/"), page=path, **common, **context)
+        return env.get_template(template).generate(root="../" * path.count("/"), page=path, **common, **context)
 
     def parts(self, letter: Letter) -> dict[str, str]:
         if self.fragments is not None:
@@ -279,32 +284,29 @@ class Site:
             found = self._references[xml_id] = (self.url_for(xml_id), getattr(self.corpus.entry(xml_id), "name", None))
         return found
 
-    def global_pages(self) -> dict[str, str]:
-        """The pages that list or count the whole edition (everything but the letters' own pages)."""
+    def global_pages(self) -> Iterator[tuple[str, Iterator[str]]]:
+        """The pages that list or count the whole edition (everything but the letters' own pages), one
+        by one: each page's path and its text in pieces (see `_stream`), to be taken before the next."""
         letters = [self.letter_view(l) for l in self.corpus.letters]
-        out: dict[str, str] = {}
-
-        def page(path: str, template: str, **context) -> None:
-            out[path] = self._render(path, template, **context)
-
-        page("index.html", "index.html", sections=self.edition_sections(), letters=letters, charts=self.charts(letters))
+        yield "index.html", self._stream("index.html", "index.html", sections=self.edition_sections(), letters=letters,
+                                         charts=self.charts(letters))
         phases = [(k, v) for k, v in self.categories.items() if k.startswith("phase-")]
         years = sorted({l.year for l in letters})
-        page("letters.html", "letters.html", letters=letters, phases=phases, years=years)
+        yield "letters.html", self._stream("letters.html", "letters.html", letters=letters, phases=phases, years=years)
         for kind in REGISTER_KINDS:
             entries = sorted((self.entry_view(e) for e in self.corpus.entries[kind.key].values()),
                              key=lambda e: e.name.casefold())
-            page(f"{kind.key}.html", "register.html", kind=kind, entries=entries)
-        page("search.html", "search.html", years=years,
-             directions=sorted({f"{l.sender} → {l.recipient}" for l in letters}),
-             persons=sorted({p for l in letters for p in l.persons}, key=str.casefold))
-        page("guidelines.html", "guidelines.html", schema=self.schema,
-             elements=sorted(self.schema.elements.values(), key=lambda e: e.name.casefold()))
-        return out
+            yield f"{kind.key}.html", self._stream(f"{kind.key}.html", "register.html", kind=kind, entries=entries)
+        yield "search.html", self._stream("search.html", "search.html", years=years,
+                                          directions=sorted({f"{l.sender} → {l.recipient}" for l in letters}),
+                                          persons=sorted({p for l in letters for p in l.persons}, key=str.casefold))
+        yield "guidelines.html", self._stream("guidelines.html", "guidelines.html", schema=self.schema,
+                                              elements=sorted(self.schema.elements.values(),
+                                                              key=lambda e: e.name.casefold()))
 
     def pages(self) -> dict[str, str]:
         """Every page of the site: relative path -> HTML text (for small editions and tests)."""
-        out = self.global_pages()
+        out = {path: "".join(pieces) for path, pieces in self.global_pages()}
         for letter in self.corpus.letters:
             out[f"letters/{letter.id}.html"] = self.letter_page(letter, self.parts(letter))
         return out

@@ -4,8 +4,10 @@ The TEI namespace is spelled here and nowhere else.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +125,8 @@ _PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.S)
 
 def _doctype_offset(data: bytes) -> int:
     """Offset of a DOCTYPE declaration in the prolog (before the root element), or -1."""
+    if b"!" not in data:
+        return -1   # no "<!" (declaration or comment) at all: the common case, told by one memchr
     pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     while True:
         m = _PROLOG_ITEM.match(data, pos)
@@ -182,27 +186,57 @@ def _check_utf8(data: bytes) -> None:
                             line, col, hint="save the document as UTF-8") from None
 
 
+_ROOT_TAGS = frozenset(tei(n) for n in ROOT_ELEMENTS)
+#: Bytes asked for per read once a file turned out larger than its size said (it grew, or is a pipe).
+_READ_MORE = 1 << 16
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
+def _read_limited(path: Path) -> bytes:
+    """The bytes of a file, at most MAX_BYTES + 1 of them (more means: too large).
+
+    One read of the size the file announces (and one more to see the end), not a read into a
+    buffer of the limit's size: that would allocate 20 MB for every letter.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise XMLInputError("file.unreadable", f"cannot read file: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):      # as open() says it
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if st.st_size > MAX_BYTES:
+            raise XMLInputError("file.too-large",
+                                f"file is {st.st_size:,} bytes; the limit is {MAX_BYTES:,} bytes",
+                                hint="split the document")
+        parts, total, want = [], 0, st.st_size + 1
+        while total <= MAX_BYTES:
+            chunk = os.read(fd, min(want, MAX_BYTES + 1 - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+            want = _READ_MORE
+    except OSError as exc:
+        raise XMLInputError("file.unreadable", f"cannot read file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) -> Source:
     """Read and parse one document safely; raise XMLInputError with a location on any problem.
 
     With `require_tei`, the root must be TEI's <TEI> or <teiCorpus>.
     """
     if data is None:
-        try:
-            with open(path, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                if size > MAX_BYTES:
-                    raise XMLInputError("file.too-large",
-                                        f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes",
-                                        hint="split the document")
-                data = fh.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise XMLInputError("file.unreadable", f"cannot read file: {exc.strerror}") from None
+        data = _read_limited(path)
         if len(data) > MAX_BYTES:   # grew while we read it
             raise XMLInputError("file.too-large", f"file is larger than {MAX_BYTES:,} bytes", hint="split the document")
     elif len(data) > MAX_BYTES:
         raise XMLInputError("file.too-large", f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,} bytes")
-    if not data.strip():
+    if not data or data.isspace():
         raise XMLInputError("wf.empty", "file is empty", hint="a TEI document starts with <TEI xmlns=\"http://www.tei-c.org/ns/1.0\">")
     nul = data.find(b"\x00")
     if nul >= 0:
@@ -230,7 +264,7 @@ def read_xml(path: Path, data: bytes | None = None, require_tei: bool = True) ->
     if _declared_encoding(data) not in (None, "utf-8", "utf8"):
         _check_utf8(data)   # libxml2 accepted another declared encoding: the edition wants UTF-8
     root = tree.getroot()
-    if require_tei and root.tag not in (tei(n) for n in ROOT_ELEMENTS):
+    if require_tei and root.tag not in _ROOT_TAGS:
         ns = etree.QName(root).namespace
         if local_name(root.tag) in ROOT_ELEMENTS:
             message = f"root element <{local_name(root.tag)}> is in namespace {ns or '(none)'}, not TEI's"

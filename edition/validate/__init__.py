@@ -3,12 +3,31 @@
 Layers, in order: well-formedness (safe parser), RELAX NG, Schematron, corpus integrity.
 A document that is not well-formed is reported and left out of the later layers; the
 other documents are still checked.
+
+The pipeline, for a large corpus:
+
+1. The main process loads the schemas once (`Checker`), lists the documents and numbers
+   them in path order.
+2. It forks `jobs` workers, which inherit the checker and the numbered list: a task is just
+   a range of numbers (`_check_range`). Each worker reads every document of its range once,
+   runs layers 1-3 on it, and adds it to a small corpus index (integrity.CorpusIndex); it
+   sends back the diagnostics and that index packed into a few flat lists and arrays,
+   without the paths the main process knows (CorpusIndex.pack).
+3. The main process merges the indexes in document order as they arrive, while the workers
+   go on with later ranges, then runs the corpus checks (layer 4) on the merged index.
+
+Garbage collection is paused meanwhile: the run makes many small objects and no cycles
+worth looking for, and a collection would walk the whole growing index again and again.
+Below POOL_THRESHOLD documents (or with `jobs=1`) everything runs in the main process.
 """
 from __future__ import annotations
 
+import errno
+import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,20 +46,92 @@ class Result:
     documents: int             # documents read for the corpus checks
 
 
+#: How paths are ordered: as pathlib orders them (on POSIX, by their parts), but by a key
+#: that is compared in C rather than by Path.__lt__ for every comparison.
+_ORDER = (lambda p: p.parts) if os.name == "posix" else None
+
+
 def collect(paths: list[Path]) -> list[Path]:
     """XML files under the given paths, sorted; a file given by name is taken whatever its suffix."""
     out: set[Path] = set()
     for p in paths:
         if p.is_dir():
-            out.update(x for x in p.rglob("*.xml") if x.is_file())
+            out.update(_xml_files(p))
         else:
             out.add(p)
-    return sorted(out)
+    return sorted(out, key=_ORDER)
+
+
+def _xml_files(top: Path):
+    """The files that `top.rglob("*.xml")` finds, told apart from folders by their directory
+    entries (no stat call per file, as Path.is_file would make). Like rglob, it does not
+    descend into symbolic links to folders, and skips folders it may not read."""
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except PermissionError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if _is(entry.is_dir):
+                if not entry.is_symlink():
+                    folders.append(folder / name)
+            elif name.endswith(".xml") and _is(entry.is_file):
+                yield folder / name
+
+
+def _is(test) -> bool:
+    """A DirEntry test, False where Path.is_dir/is_file would say False on an error."""
+    try:
+        return test()
+    except OSError as exc:
+        if exc.errno in _IGNORED_ERRNOS:
+            return False
+        raise
+
+
+#: Errors on which pathlib's is_dir/is_file answer False rather than raise.
+_IGNORED_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
+
+
+def _absolute(p: Path) -> Path:
+    """Path(os.path.abspath(p)), without making a new Path when `p` is already one."""
+    text = os.fspath(p)
+    absolute = os.path.abspath(text)
+    return p if absolute == text and isinstance(p, Path) else Path(absolute)
 
 
 #: Below this many documents one process is faster than starting a pool.
 POOL_THRESHOLD = 300
-CHUNK = 100
+#: Documents per task of a worker, at most and at least: a task costs little to send and to
+#: merge; tasks get smaller towards the end, so that the workers finish together.
+CHUNK = 250
+MIN_CHUNK = 20
+
+
+def _ranges(n: int, jobs: int) -> list[tuple[int, int]]:
+    """Split documents 0..n-1 into (start, stop) tasks: a quarter of what each worker has left, within limits."""
+    out, start = [], 0
+    while start < n:
+        size = max(MIN_CHUNK, min(CHUNK, (n - start) // (jobs * 4)))
+        out.append((start, min(n, start + size)))
+        start += size
+    return out
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector (reference counting still frees everything)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Checker:
@@ -70,16 +161,24 @@ class Checker:
         return reporter.diagnostics, index
 
 
-_WORKER: Checker | None = None
+# ------------------------------------------------------------------ the workers
+
+#: A worker's state: the checker, the numbered documents and the report root. Inherited from
+#: the main process where processes are forked; built by `_init_worker` where they are spawned.
+_WORKER: tuple[Checker, list[tuple[int, Path, bool]], Path | None] | None = None
 
 
-def _init_worker(odd: Path) -> None:
+def _init_worker(checker: Checker | Path, items: list[tuple[int, Path, bool]], root: Path | None) -> None:
     global _WORKER
-    _WORKER = Checker(odd)
+    _WORKER = (checker if isinstance(checker, Checker) else Checker(checker), items, root)
+    gc.disable()   # a worker lives for one run (see the module docstring)
 
 
-def _check_chunk(items: list[tuple[int, Path, bool]], root: Path | None):
-    return _WORKER.check(items, root)
+def _check_range(start: int, stop: int) -> tuple[list, tuple]:
+    """Check documents start..stop-1; their index goes back packed (see CorpusIndex.pack)."""
+    checker, items, root = _WORKER
+    diagnostics, index = checker.check(items[start:stop], root)
+    return diagnostics, index.pack()
 
 
 def default_jobs() -> int:
@@ -106,30 +205,48 @@ class Validator:
         for p in paths or []:
             if not p.exists():
                 reporter.error("file.missing", "no such file or directory", p)
-        requested = collect(given) if paths else corpus
-        wanted = {Path(os.path.abspath(p)) for p in requested}
-        every = sorted(wanted.union(Path(os.path.abspath(p)) for p in corpus))
+        if _absolute(self.config.tei) is self.config.tei:
+            absolute = corpus   # entries joined to an absolute, normalized folder are so too
+        else:
+            absolute = [_absolute(p) for p in corpus]
+        requested = [_absolute(p) for p in collect(given)] if paths else absolute
+        wanted = set(requested)
+        if requested is absolute and all(a is p for a, p in zip(absolute, corpus)):
+            every = absolute    # already absolute, and in order: collect sorted them
+        else:
+            every = sorted(wanted.union(absolute), key=_ORDER)
         items = [(doc, p, p in wanted) for doc, p in enumerate(every)]
         jobs = jobs or (default_jobs() if len(items) >= POOL_THRESHOLD else 1)
+        with _gc_paused():
+            if jobs <= 1:
+                stale = self.schema_files.stale()
+                diagnostics, index = self.checker.check(items, reporter.root)
+                reporter.diagnostics.extend(diagnostics)
+            else:
+                index, stale = self._run_pool(items, reporter, jobs)
+            integrity.check(index, reporter, only=wanted)
+            if stale:
+                reporter.warning("schema.stale", "the generated schema differs from the ODD", self.config.odd, 1, 1,
+                                 hint="run `edition schema` to regenerate it")
+        return Result(sorted(wanted, key=_ORDER), len(items))
+
+    def _run_pool(self, items: list[tuple[int, Path, bool]], reporter: Reporter,
+                  jobs: int) -> tuple[integrity.CorpusIndex, list[Path]]:
+        """Layers 1-3 and the index of every document, in `jobs` worker processes (see the module
+        docstring); returns the merged index and the stale generated schema files."""
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        # forked workers inherit these as they are; spawned ones receive them pickled and load the schemas
+        initargs = (self.checker if fork else self.config.odd, items, reporter.root)
         index = integrity.CorpusIndex()
-        if jobs <= 1:
-            results = [self.checker.check(items, reporter.root)]
-        else:
-            chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                     initargs=(self.config.odd,)) as pool:
-                # merged as they arrive, while the other chunks are still being checked
-                results = pool.map(_check_chunk, chunks, [reporter.root] * len(chunks))
-                for diagnostics, part in results:
-                    reporter.diagnostics.extend(diagnostics)
-                    index.merge(part)
-            results = []
-        for diagnostics, part in results:
-            reporter.diagnostics.extend(diagnostics)
-            index.merge(part)
-        integrity.check(index, reporter, only=wanted)
-        if self.schema_files.stale():
-            reporter.warning("schema.stale", "the generated schema differs from the ODD", self.config.odd, 1, 1,
-                             hint="run `edition schema` to regenerate it")
-        return Result(sorted(wanted), len(items))
+        ranges = _ranges(len(items), jobs)
+        paths = [path for _, path, _ in items]
+        with ProcessPoolExecutor(max(1, min(jobs, len(ranges))), mp_context=context,
+                                 initializer=_init_worker, initargs=initargs) as pool:
+            results = pool.map(_check_range, *zip(*ranges))     # forks the workers and gives them all the tasks
+            stale = self.schema_files.stale()                   # meanwhile, here
+            # merged as they arrive, in document order, while the workers check the later ranges
+            for diagnostics, packed in results:
+                reporter.diagnostics.extend(diagnostics)
+                index.merge_packed(packed, paths)
+        return index, stale

@@ -30,8 +30,8 @@ REGISTER_KINDS = {
 _NAME_TO_KIND = {name: kind for kind, names in REGISTER_KINDS.items() for name in names}
 _RS_KIND = {"event": "event", "person": "person", "place": "place", "org": "org"}
 
-_ATTRIBUTES = etree.XPath("//@*")
-_POINTER_SET = frozenset(POINTER_ATTRIBUTES)
+#: The attributes the index reads: identifiers and pointers.
+_READ = frozenset((XML_ID, *POINTER_ATTRIBUTES))
 _CORRESP = etree.XPath("tei:teiHeader/tei:profileDesc/tei:correspDesc", namespaces=NS)
 _SENT_DATE = etree.XPath("tei:correspAction[@type='sent']/tei:date[1]", namespaces=NS)
 _CONTEXT_REFS = etree.XPath("tei:correspContext/tei:ref[@type][@target]", namespaces=NS)
@@ -41,6 +41,10 @@ class Target(NamedTuple):
     doc: int          # index into CorpusIndex.paths
     line: int
     element: str
+
+
+#: _new_target((doc, line, element)) is Target(doc, line, element), made without a Python call.
+_new_target = functools.partial(tuple.__new__, Target)
 
 
 class Pointer(NamedTuple):
@@ -91,6 +95,56 @@ class CorpusIndex:
                 mine.extend(places)
         self.letters.update(other.letters)
 
+    def pack(self) -> tuple:
+        """This index as flat lists and arrays, without the paths: what a worker process sends back.
+
+        Plain lists, tuples and arrays pickle in C, several times faster than the records
+        (Target, LetterLinks, an array per pointer) they stand for; `merge_packed` takes them.
+        """
+        docs = array("q", self.roots)
+        roots = list(self.roots.values())
+        id_names: list[str] = []
+        id_docs, id_lines = array("q"), array("q")
+        id_elements: list[str] = []
+        for xml_id, targets in self.ids.items():
+            for t in targets:
+                id_names.append(xml_id)
+                id_docs.append(t.doc)
+                id_lines.append(t.line)
+                id_elements.append(t.element)
+        keys = list(self.pointers)
+        counts = array("q", map(len, self.pointers.values()))
+        places = array("q")
+        for a in self.pointers.values():
+            places.extend(a)
+        letters = [(l.id, l.doc, l.line, l.date, l.links) for l in self.letters.values()]
+        return docs, roots, id_names, id_docs, id_lines, id_elements, keys, counts, places, letters
+
+    def merge_packed(self, packed: tuple, paths) -> None:
+        """`merge` an index packed by `pack`; `paths[doc]` is the path of document number `doc`."""
+        docs, roots, id_names, id_docs, id_lines, id_elements, keys, counts, places, letters = packed
+        for doc, root in zip(docs, roots):
+            self.paths[doc] = paths[doc]
+            self.roots[doc] = root
+        ids = self.ids
+        for xml_id, target in zip(id_names, map(_new_target, zip(id_docs, id_lines, id_elements))):
+            mine = ids.get(xml_id)
+            if mine is None:
+                ids[xml_id] = [target]
+            else:
+                mine.append(target)
+        pointers = self.pointers
+        start = 0
+        for key, count in zip(keys, counts):
+            mine = pointers.get(key)
+            if mine is None:
+                pointers[key] = places[start:start + count]
+            else:
+                mine.extend(places[start:start + count])
+            start += count
+        for letter_id, doc, line, date, links in letters:
+            self.letters[letter_id] = LetterLinks(letter_id, doc, line, date, links)
+
     def remove(self, docs: set[int]) -> None:
         """Forget what these documents contributed (for a rebuild that reads them again)."""
         if not docs:
@@ -116,34 +170,43 @@ class CorpusIndex:
             del self.letters[letter_id]
 
     def add(self, source: Source, doc: int | None = None) -> None:
+        """Gather what the corpus checks need from one document (numbered `doc`)."""
         root = source.root
         doc = len(self.paths) if doc is None else doc
         self.paths[doc] = source.path
         self.roots[doc] = (root.get(XML_ID), root.sourceline or 1)
-        ids = self.ids
-        pointers = self.pointers
+        ids, pointers, read, name_of, new_target = self.ids, self.pointers, _READ, _name, _new_target
         base = doc << 32
-        for value in _ATTRIBUTES(root):          # one pass over every attribute of the document
-            attribute = value.attrname
-            if attribute == XML_ID:
-                el = value.getparent()
-                ids.setdefault(str(value), []).append(Target(doc, el.sourceline or 0, _name(el.tag)))
+        # one walk over the elements, in document order; most have no attribute the checks read
+        for el in root.iter(etree.Element):
+            items = el.items()
+            if not items:
                 continue
-            if attribute not in _POINTER_SET:
-                continue
-            el = value.getparent()
-            name = _name(el.tag)
-            rs_type = el.get("type") if name == "rs" else None
-            place = base | (el.sourceline or 0)
-            for token in value.split():
-                if token[:1] == "#":
-                    # the column is computed only when the pointer is reported (see _column)
-                    key = (token[1:], name, attribute, rs_type)
-                    places = pointers.get(key)
-                    if places is None:
-                        pointers[key] = array("q", (place,))
+            name = None
+            for attribute, value in items:
+                if attribute not in read:
+                    continue
+                if name is None:
+                    name = name_of(el.tag)
+                    line = el.sourceline or 0
+                if attribute == XML_ID:
+                    targets = ids.get(value)
+                    if targets is None:
+                        ids[value] = [new_target((doc, line, name))]
                     else:
-                        places.append(place)
+                        targets.append(new_target((doc, line, name)))
+                    continue
+                rs_type = el.get("type") if name == "rs" else None
+                place = base | line
+                for token in value.split():
+                    if token[:1] == "#":
+                        # the column is computed only when the pointer is reported (see _column)
+                        key = (token[1:], name, attribute, rs_type)
+                        places = pointers.get(key)
+                        if places is None:
+                            pointers[key] = array("q", (place,))
+                        else:
+                            places.append(place)
         for tei_doc in ([root] if local_name(root.tag) == "TEI" else root.iterfind("tei:TEI", NS)):
             corresp = _CORRESP(tei_doc)
             if not corresp:

@@ -6,9 +6,17 @@ compiled once, evaluated directly on the parsed tree, and the failing element is
 with its line. The subset covers what the project ODD uses: sch:ns, sch:pattern (the
 first matching rule of a pattern wins, as the standard says), sch:rule with sch:let,
 sch:assert, sch:report, and sch:value-of / sch:name in messages.
+
+Most documents break no rule, so every document is first screened with one XPath evaluation
+(`Schematron.screen`): "is there any element in a rule context on which some check fails?"
+Only when it says yes is the document checked rule by rule, pattern by pattern, which finds
+the failures with their messages. The screen may say yes for a clean document (it ignores
+that the first matching rule of a pattern wins, and it does not screen rules with sch:let),
+never no for a document with a failure.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +95,39 @@ def _compile_match(branch: str, namespaces: dict[str, str]) -> Match:
     return Match(name, etree.XPath(f"boolean({expr})", namespaces=namespaces) if needs_test else None)
 
 
+#: A predicate that only asks for an attribute: [@name].
+_HAS_ATTRIBUTE = re.compile(r"\[\s*@([\w.-]+(?::[\w.-]+)?)\s*\]")
+#: Tests that depend on the context position cannot be screened inside a predicate.
+_POSITIONAL = re.compile(r"\b(?:position|last)\s*\(")
+
+
+def _screen_branch(branch: str, namespaces: dict[str, str], variable) -> str | None:
+    """The elements a rule-context branch matches, as an XPath node-set for the screen (see Schematron).
+
+    A named last step takes its candidates from a variable (the elements of that name, which
+    `failures` gathers anyway), filtered as _compile_match filters them; None: not screenable.
+    """
+    absolute = branch.startswith("/")
+    steps = _split_steps(branch[1:] if absolute else branch)
+    last = steps[-1]
+    bare = last.split("[", 1)[0]
+    chain = "[not(parent::*)]" if absolute else ""
+    for step in steps[:-1]:
+        chain = f"[parent::{step}{chain}]"
+    if bare in ("*", "node()") or bare.endswith(":*"):
+        if not absolute and len(steps) == 1:
+            attribute = _HAS_ATTRIBUTE.fullmatch(last[len(bare):])
+            if attribute and bare != "node()":
+                # tei:*[@target]: the same elements as //tei:*[@target], found from the attributes
+                return f"(//@{attribute.group(1)}/parent::{bare})"
+            return f"(//{last})"                        # as Match.select finds them
+        return f"(/descendant::*)[self::{last}{chain}]"  # as the walk over every element does
+    prefix, _, local = bare.rpartition(":")
+    name = f"{{{namespaces[prefix]}}}{local}" if prefix else local
+    needs_test = absolute or len(steps) > 1 or "[" in last
+    return f"${variable(name)}" + (f"[self::{last}{chain}]" if needs_test else "")
+
+
 @dataclass
 class Check:
     kind: str                      # "assert" or "report"
@@ -130,8 +171,25 @@ class Schematron:
             raise SchemaError(f"cannot read the Schematron: {exc.message}", path, exc.line) from None
         root = src.root
         self.namespaces = {ns.get("prefix"): ns.get("uri") for ns in root.iterfind("sch:ns", _S)}
+        #: element name (Clark) -> the XPath variable that holds a document's elements of that name
+        self._variables: dict[str, str] = {}
+        self._screens: list[str | None] = []
         self.patterns = [self._pattern(p) for p in root.iterfind("sch:pattern", _S)]
-        self.names = sorted({m.name for p in self.patterns for r in p.rules for m in r.matches if m.name})
+        self.names = sorted({m.name for p in self.patterns for r in p.rules for m in r.matches if m.name}
+                            | set(self._variables))
+        self.screen = self._compile_screen()
+
+    def _variable(self, name: str) -> str:
+        return self._variables.setdefault(name, f"_screen_{len(self._variables)}")
+
+    def _compile_screen(self) -> etree.XPath | None:
+        """One XPath that is true when some element in a rule context fails some check (or may)."""
+        if not self._screens or None in self._screens:
+            return None
+        try:
+            return etree.XPath(f"boolean({' | '.join(self._screens)})", namespaces=self.namespaces)
+        except etree.XPathSyntaxError:
+            return None     # then every document is checked rule by rule
 
     def _xpath(self, expr: str, node: etree._Element) -> etree.XPath:
         try:
@@ -168,6 +226,15 @@ class Schematron:
                      for c in r if local_name(c.tag) in ("assert", "report")]
             any_fails = self._xpath(f"boolean({' or '.join(tests)})", r) if len(tests) > 1 else None
             rules.append(Rule(matches, lets, checks, any_fails))
+            # the screen: this rule's context elements on which a check fails; with sch:let or a
+            # positional test, all its context elements (the rule-by-rule pass decides)
+            fails = [f"not({c.get('test')})" if local_name(c.tag) == "assert" else f"boolean({c.get('test')})"
+                     for c in r if local_name(c.tag) in ("assert", "report")]
+            screened = fails and not lets and not any(_POSITIONAL.search(f) for f in fails)
+            predicate = f"[{' or '.join(fails)}]" if screened else ""
+            for branch in _split_union(r.get("context")):
+                candidates = _screen_branch(branch, self.namespaces, self._variable)
+                self._screens.append(None if candidates is None else candidates + predicate)
         return Pattern(p.get("id") or "schematron", rules)
 
     def failures(self, tree: etree._ElementTree) -> list[Failure]:
@@ -176,6 +243,9 @@ class Schematron:
         by_name: dict[str, list[etree._Element]] = {}
         for el in root.iter(*self.names):
             by_name.setdefault(el.tag, []).append(el)
+        if self.screen is not None and not self.screen(
+                tree, **{variable: by_name.get(name, ()) for name, variable in self._variables.items()}):
+            return []
         order: dict[int, int] | None = None
         out: list[Failure] = []
         for pattern in self.patterns:
