@@ -595,37 +595,37 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         reused = cache.pages.get(":lists") == lists_key and bool(cache.lists) and all([html.keep(rel) for rel in cache.lists])
         page_keys[":lists"] = lists_key
         result.lists_reused = reused
-        pool = None
-        if len(changed) >= POOL_THRESHOLD and (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        forking = (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods()
+        if forking and len(changed) >= POOL_THRESHOLD:
             # the workers share the assembled corpus by forking; frozen, its objects are left alone
             # by the workers' garbage collector, which would otherwise write to every one of them and
-            # so copy every page of memory they share. The lists are made by a worker too, first:
-            # what making them takes is then given back when that worker ends.
+            # so copy every page of memory they share
             gc.freeze()
-            pool = ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork"))
-            lists = None if reused else pool.submit(_write_lists)
-            pending = [pool.submit(_write_chunk, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
+            with ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork")) as pool:
+                pending = [pool.submit(_write_chunk, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
+                for future in pending:
+                    _note_written(outputs, future.result())
+            gc.unfreeze()
         else:
-            lists = None if reused else (_write_lists()[0], [])    # what it reported is in the reporter already
             _note_written(outputs, _WRITE.write_letters(changed))
+        if not reused:
+            if forking and len(corpus.letters) >= POOL_THRESHOLD:
+                # a large edition's lists are made in a process of their own, once the letters are
+                # written: what making them takes (views of every letter and entry) is given back
+                # when it ends, and is not taken while the letter workers hold theirs
+                gc.freeze()
+                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as single:
+                    made, reported = single.submit(_write_lists).result()
+                gc.unfreeze()
+                reporter.diagnostics.extend(reported)
+            else:
+                made, _ = _write_lists()
+            _note_written(outputs, made)
+            cache.lists = sorted(rel for _, rel, _, _ in made)
         static = resources.files("edition") / "static"
         for item in sorted(static.iterdir(), key=lambda p: p.name):
             if item.is_file():
                 html.write(f"static/{item.name}", item.read_bytes())
-        if pool is not None:
-            try:
-                if lists is not None:
-                    lists = lists.result()
-                for future in pending:
-                    _note_written(outputs, future.result())
-            finally:
-                pool.shutdown()
-                gc.unfreeze()
-        if lists is not None:
-            made, reported = lists
-            _note_written(outputs, made)
-            reporter.diagnostics.extend(reported)
-            cache.lists = sorted(rel for _, rel, _, _ in made)
         lap("render pages")
         # the registers' appendix shows the corpus model only: reused while it is unchanged
         if cache.appendix[0] != lists_key:
