@@ -25,22 +25,34 @@ from .synth import synthesize
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+def _size(pid: int) -> tuple[str, str]:
+    """(virtual size, resident pages) from /proc/PID/stat: equal in a parent and a child that share
+    one address space, as a child does between vfork and exec."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return fields[20], fields[21]
+
+
 def _tree_memory(pid: int) -> int:
     """Memory of a process and all its descendants (Linux /proc): the sum of their proportional
-    set sizes (PSS), so that pages a forked worker shares with its parent count once, not twice."""
-    total, todo = 0, [pid]
+    set sizes (PSS), so that pages a forked worker shares with its parent count once, not twice.
+    A child caught between vfork and exec (as subprocess starts a program) shares its parent's
+    memory outright and is not counted again."""
+    total, todo = 0, [(pid, None)]
     while todo:
-        p = todo.pop()
+        p, parent = todo.pop()
         try:
-            with open(f"/proc/{p}/smaps_rollup") as fh:
-                for line in fh:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1]) * 1024
-                        break
+            size = _size(p)
+            if size != parent:
+                with open(f"/proc/{p}/smaps_rollup") as fh:
+                    for line in fh:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1]) * 1024
+                            break
             for task in os.listdir(f"/proc/{p}/task"):      # a child started by a thread is that thread's child
                 with open(f"/proc/{p}/task/{task}/children") as fh:
-                    todo.extend(int(c) for c in fh.read().split())
-        except (OSError, ValueError):
+                    todo.extend((int(c), size) for c in fh.read().split())
+        except (OSError, ValueError, IndexError):
             continue
     return total
 
