@@ -5,19 +5,23 @@ The pipeline, for editions of tens of thousands of letters on a small machine:
 1. gather   Each document is read and parsed once, in a pool of processes: the validation
             layers, its part of the corpus index, its part of the corpus model, and (letters)
             its body rendered for every output, links left to be filled in (stored by content
-            hash in build/.cache/fragments/). The merged index and the model records are kept in
-            build/.cache/state.pickle, so a rebuild reads only changed files.
+            hash in build/.cache/fragments/). The merged index, the model records and what the
+            outputs hold are kept in build/.cache/state.pickle, so a rebuild reads only changed files.
 2. check    The corpus checks run on the merged index; errors stop the build here.
-3. write    Pages and text files are written into a staging folder by a pool of processes
-            that share the assembled corpus; a page whose inputs did not change is hard-linked
-            from the previous build instead; the lists and registers are reused when the corpus
-            model did not change. The search index is split into shards and only shards with
-            changed pages are indexed again (Pagefind merges them at query time).
-4. export   The library exports (edition.export), from the staged outputs.
-5. swap     The staged folders replace the previous ones (set aside in .old-*, deleted by the
-            next build); a failed build leaves them intact. Only folders the build made (they
-            hold a .edition-build marker) are ever replaced. `edition export NAME...` puts its
-            exports into build/export/ instead (edition.export.update).
+3. write    Each output (html/, text/, export/) is made as a change to the previous one
+            (edition.output.Output): new files go to a staging folder, unchanged ones are only
+            noted. Letter pages whose inputs changed are rendered by a pool of processes that share
+            the assembled corpus; the lists and registers are made again only when the corpus
+            model changed. The search index is split into shards and only shards with changed pages
+            are indexed again (Pagefind merges them at query time).
+4. export   The library exports (edition.export): an export whose input did not change keeps its
+            files; the EPUB copies its unchanged pages, the bag its unchanged payload.
+5. commit   Only now is anything put in place: a first or `--full` build swaps whole folders (the
+            previous ones set aside in .old-*, deleted by the next build); a rebuild renames its new
+            files into the folders and deletes the files no longer made. A failed build leaves
+            everything intact; a commit cut short makes the next build a full one. Only folders the
+            build made (they hold a .edition-build marker) are ever replaced. `edition export
+            NAME...` puts its exports into build/export/ instead (edition.export.update).
 
 `--full` ignores the cache. Nothing is held for all documents at once but small records.
 """
@@ -457,6 +461,9 @@ def index_search(html: Output, shards: dict[str, list[str]], page_keys: dict[str
 
 # ---------------------------------------------------------------- the build
 
+#: The processes deleting what earlier builds set aside (kept here, so they are not waited for).
+_CLEANERS: list[subprocess.Popen] = []
+
 #: A file in every output folder the build made: only such folders are ever replaced.
 MARKER = ".edition-build"
 
@@ -533,8 +540,11 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     # (in a process of its own: the pools below fork, which must not happen while a thread runs)
     _check_build_folder(config)
     leftovers = sorted(config.build.glob(".old-*")) if config.build.is_dir() else []
-    cleaner = subprocess.Popen([sys.executable, "-c", "import shutil, sys\nfor p in sys.argv[1:]: shutil.rmtree(p, True)",
-                                *map(str, leftovers)]) if leftovers else None
+    if leftovers:
+        # not waited for: the folders have names no later build gives again (it may outlive this process)
+        _CLEANERS.append(subprocess.Popen(
+            [sys.executable, "-c", "import shutil, sys\nfor p in sys.argv[1:]: shutil.rmtree(p, True)",
+             *map(str, leftovers)]))
 
     # 1. gather: one pass; unchanged documents come from the cache
     progress("reading and checking")
@@ -670,11 +680,9 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         # in .old-NAME, deleted during the next build); a rebuild renames its new files into place.
         # The marker beside the cache says a commit is under way: if it stays, the next build is full.
         progress("replacing the previous build")
-        if cleaner is not None:
-            cleaner.wait()
         (cache_dir / COMMITTING).write_text("an interrupted build was putting its outputs in place\n")
         for name in names:
-            outputs[name].commit(config.build / name, config.build / f".old-{name}")
+            outputs[name].commit(config.build / name, config.build / f".old-{name}-{staging.name[len('.staging-'):]}")
             (config.build / name / MARKER).write_text("made by `edition build`; replaced by the next build\n",
                                                       encoding="utf-8")
             result.outputs[name] = len(outputs[name].files)
