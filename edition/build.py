@@ -515,7 +515,7 @@ def _count(folder: Path) -> int:
 def build(config: Config, reporter: Reporter, formats: list[str] | None = None, *,
           skip_invalid: bool = False, full: bool = False, jobs: int | None = None,
           progress=_no_progress, export_names: list[str] | None = None) -> BuildResult:
-    """Validate, render every output, then swap them in (see the module docstring)."""
+    """Validate, render every output, then put them in place (see the module docstring)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -695,7 +695,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         _save_cache(cache_dir, cache)
         (cache_dir / COMMITTING).unlink()
         _prune(cache_dir, {s.digest for _, s in stamps}, previous_digests)
-        lap("swap")
+        lap("commit")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return result

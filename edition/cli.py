@@ -150,8 +150,8 @@ def build(ctx: click.Context, formats: tuple[str, ...], skip_invalid: bool, full
 
     Only what changed since the previous build is made again (letters, their neighbours, the
     lists and registers that name them, their search shard); `--full` ignores that cache.
-    The outputs are written to a staging folder and swapped in only when everything succeeded:
-    a failed build leaves the previous output intact. Exit status 1 when the edition has errors.
+    New and changed files are written to a staging folder and put in place only when everything
+    succeeded: a failed build leaves the previous output intact. Exit status 1 when the edition has errors.
     A progress line is shown on a terminal (not in CI or when output is redirected).
     """
     _run_build(ctx, list(formats) or None, skip_invalid=skip_invalid, full=full, jobs=jobs, timings=timings)
