@@ -54,9 +54,7 @@ class Output:
         if self.known.get(rel) == entry:
             self.files[rel] = entry
             return
-        target = self._target(rel)
-        target.unlink(missing_ok=True)
-        target.write_bytes(data)
+        self._new(rel).write_bytes(data)
         self.files[rel] = entry
         self.written.add(rel)
 
@@ -84,6 +82,7 @@ class Output:
         self.record(rel, (size, digest.hexdigest()))
 
     def _new(self, rel: str) -> Path:
+        """The staging path of `rel`, with no file at it."""
         target = self._target(rel)
         target.unlink(missing_ok=True)
         return target
@@ -91,9 +90,7 @@ class Output:
     def copy(self, rel: str, source: Path, sha256: str | None = None) -> None:
         """Put an existing file at `rel`: a hard link where the file system allows, else a copy.
         `sha256` spares reading it where the caller knows it."""
-        target = self._target(rel)
-        if target.exists():
-            target.unlink()
+        target = self._new(rel)
         try:
             os.link(source, target)
         except OSError:
