@@ -59,7 +59,9 @@ class Reporter:
             absolute = os.path.abspath(text)
             root = self._root_prefix()
             if absolute.startswith(root):
-                return Path(absolute[len(root):]).as_posix()
+                rest = absolute[len(root):]
+                # on POSIX what abspath gives is already as Path would write it (and cheaper by far)
+                return rest if rest and os.sep == "/" else Path(rest).as_posix()
         return Path(text).as_posix()
 
     def _root_prefix(self) -> str:

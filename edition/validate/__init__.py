@@ -9,16 +9,21 @@ The pipeline, for a large corpus:
 1. The main process loads the schemas once (`Checker`), lists the documents and numbers
    them in path order.
 2. It forks `jobs` workers, which inherit the checker and the numbered list: a task is just
-   a range of numbers (`_check_range`). Each worker reads every document of its range once,
-   runs layers 1-3 on it, and adds it to a small corpus index (integrity.CorpusIndex); it
-   sends back the diagnostics and that index packed into a few flat lists and arrays,
-   without the paths the main process knows (CorpusIndex.pack).
-3. The main process merges the indexes in document order as they arrive, while the workers
-   go on with later ranges, then runs the corpus checks (layer 4) on the merged index.
+   a range of numbers (`_check_range`, larger ranges first, smaller ones towards the end).
+   Each worker reads every document of its range once, runs layers 1-3 on it, and adds it
+   to a small corpus index (integrity.CorpusIndex); it sends back the diagnostics and that
+   index packed into a few flat lists and arrays, without the paths the main process knows
+   (CorpusIndex.pack).
+3. Meanwhile the main process checks whether the generated schema is stale, then merges
+   the indexes in document order as they arrive (CorpusIndex.merge_packed), while the
+   workers go on with later ranges, and at last runs the corpus checks (layer 4) on the
+   merged index.
 
-Garbage collection is paused meanwhile: the run makes many small objects and no cycles
-worth looking for, and a collection would walk the whole growing index again and again.
-Below POOL_THRESHOLD documents (or with `jobs=1`) everything runs in the main process.
+Where processes cannot be forked, they are spawned and load the schemas themselves.
+Garbage collection is paused for the run, in every process: the run makes many small
+objects and no cycles worth looking for, and a collection would walk the whole growing
+index again and again. Below POOL_THRESHOLD documents (or with `jobs=1`) everything runs
+in the main process.
 """
 from __future__ import annotations
 
@@ -209,13 +214,13 @@ class Validator:
             absolute = corpus   # entries joined to an absolute, normalized folder are so too
         else:
             absolute = [_absolute(p) for p in corpus]
-        requested = [_absolute(p) for p in collect(given)] if paths else absolute
-        wanted = set(requested)
-        if requested is absolute and all(a is p for a, p in zip(absolute, corpus)):
+        # wanted: the files to report on; None when that is the whole corpus (the common case)
+        wanted = {_absolute(p) for p in collect(given)} if paths else None
+        if wanted is None and all(a is p for a, p in zip(absolute, corpus)):
             every = absolute    # already absolute, and in order: collect sorted them
         else:
-            every = sorted(wanted.union(absolute), key=_ORDER)
-        items = [(doc, p, p in wanted) for doc, p in enumerate(every)]
+            every = sorted(set(absolute).union(wanted or ()), key=_ORDER)
+        items = [(doc, p, wanted is None or p in wanted) for doc, p in enumerate(every)]
         jobs = jobs or (default_jobs() if len(items) >= POOL_THRESHOLD else 1)
         with _gc_paused():
             if jobs <= 1:
@@ -228,7 +233,7 @@ class Validator:
             if stale:
                 reporter.warning("schema.stale", "the generated schema differs from the ODD", self.config.odd, 1, 1,
                                  hint="run `edition schema` to regenerate it")
-        return Result(sorted(wanted, key=_ORDER), len(items))
+        return Result(every if wanted is None else sorted(wanted, key=_ORDER), len(items))
 
     def _run_pool(self, items: list[tuple[int, Path, bool]], reporter: Reporter,
                   jobs: int) -> tuple[integrity.CorpusIndex, list[Path]]:

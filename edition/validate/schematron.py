@@ -230,7 +230,9 @@ class Schematron:
             # positional test, all its context elements (the rule-by-rule pass decides)
             fails = [f"not({c.get('test')})" if local_name(c.tag) == "assert" else f"boolean({c.get('test')})"
                      for c in r if local_name(c.tag) in ("assert", "report")]
-            screened = fails and not lets and not any(_POSITIONAL.search(f) for f in fails)
+            if not fails:
+                continue    # a rule without checks fails nowhere
+            screened = not lets and not any(_POSITIONAL.search(f) for f in fails)
             predicate = f"[{' or '.join(fails)}]" if screened else ""
             for branch in _split_union(r.get("context")):
                 candidates = _screen_branch(branch, self.namespaces, self._variable)
@@ -243,8 +245,7 @@ class Schematron:
         by_name: dict[str, list[etree._Element]] = {}
         for el in root.iter(*self.names):
             by_name.setdefault(el.tag, []).append(el)
-        if self.screen is not None and not self.screen(
-                tree, **{variable: by_name.get(name, ()) for name, variable in self._variables.items()}):
+        if self.screen is not None and not self._might_fail(tree, by_name):
             return []
         order: dict[int, int] | None = None
         out: list[Failure] = []
@@ -276,6 +277,12 @@ class Schematron:
                         if (check.kind == "assert" and not result) or (check.kind == "report" and result):
                             out.append(Failure(pattern.ident, node, self._message(check, node, variables), check.role))
         return out
+
+    def _might_fail(self, tree: etree._ElementTree, by_name: dict[str, list[etree._Element]]) -> bool:
+        try:
+            return self.screen(tree, **{variable: by_name.get(name, ()) for name, variable in self._variables.items()})
+        except etree.XPathEvalError:
+            return True     # let the rule-by-rule pass meet the error where it would anyway
 
     @staticmethod
     def _message(check: Check, node: etree._Element, variables: dict) -> str:

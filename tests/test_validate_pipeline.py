@@ -1,0 +1,103 @@
+"""The fast paths of `edition validate` give what the plain ones give.
+
+The process pool, the packed corpus index, the Schematron screen and the file listing are
+there for speed only: each is compared here with the straightforward way of doing the same.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from edition import config as config_mod
+from edition.diagnostics import Reporter
+from edition.odd import SchemaFiles
+from edition.tei import XMLInputError, read_xml
+from edition.validate import Checker, Validator, _ranges, collect, integrity
+from edition.validate.schematron import Schematron
+
+from conftest import DATA, FAULTS, GOOD, ODD, REPO
+
+
+def _documents() -> list[Path]:
+    return sorted((DATA / "validate").rglob("*.xml")) + sorted((REPO / "tei").rglob("*.xml"))
+
+
+def test_collect_finds_what_rglob_finds(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "dir.xml").mkdir()                       # a folder, not a file
+    for name in ("x.xml", "a/y.xml", "a/b/z.xml", "a/.hidden.xml", "a/upper.XML", "a/notes.txt", "a-b.xml"):
+        (tmp_path / name).write_text("<x/>")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "o.xml").write_text("<x/>")
+    if hasattr(os, "symlink"):
+        (tmp_path / "link.xml").symlink_to(tmp_path / "x.xml")          # a link to a file: taken
+        (tmp_path / "linked").symlink_to(outside, target_is_directory=True)  # a link to a folder: not entered
+        (tmp_path / "broken.xml").symlink_to(tmp_path / "missing.xml")   # a broken link: left out
+    expected = sorted({x for x in tmp_path.rglob("*.xml") if x.is_file()})
+    assert collect([tmp_path]) == expected
+    assert collect([tmp_path, tmp_path / "a", tmp_path / "a" / "notes.txt"]) == \
+        sorted(set(expected) | {tmp_path / "a" / "notes.txt"})
+    shutil.rmtree(outside)
+
+
+def test_ranges_cover_every_document_once():
+    for n in (0, 1, 19, 300, 301, 10_005):
+        for jobs in (2, 3, 8):
+            ranges = _ranges(n, jobs)
+            assert [i for start, stop in ranges for i in range(start, stop)] == list(range(n))
+
+
+def test_packed_index_merges_like_the_index():
+    checker = Checker(ODD)
+    paths = _documents()
+    items = [(doc, path, True) for doc, path in enumerate(paths)]
+    merged, packed = integrity.CorpusIndex(), integrity.CorpusIndex()
+    for start in range(0, len(items), 7):
+        _, part = checker.check(items[start:start + 7], None)
+        packed.merge_packed(pickle.loads(pickle.dumps(part.pack())), paths)
+        merged.merge(part)
+    assert packed == merged
+    assert list(packed.ids) == list(merged.ids) and list(packed.pointers) == list(merged.pointers)
+    assert all(type(t) is integrity.Target for targets in packed.ids.values() for t in targets)
+
+
+def test_schematron_screen_hides_no_failure():
+    """The screen may let a clean document through to the rule-by-rule pass, never stop a faulty one."""
+    screened = Schematron(SchemaFiles(ODD).sch)
+    plain = Schematron(SchemaFiles(ODD).sch)
+    assert screened.screen is not None
+    plain.screen = None
+    compared = faulty = 0
+    for path in _documents():
+        try:
+            tree = read_xml(path).tree
+        except XMLInputError:
+            continue
+        mine = [(f.pattern, tree.getpath(f.element), f.message) for f in screened.failures(tree)]
+        assert mine == [(f.pattern, tree.getpath(f.element), f.message) for f in plain.failures(tree)], path
+        compared += 1
+        faulty += bool(mine)
+    assert compared > 20 and faulty >= 10
+
+
+def test_pool_and_one_process_report_the_same(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    shutil.copytree(GOOD, project)
+    (project / "edition.toml").write_text(f'[edition]\ntei = "tei"\nschema = "{ODD.as_posix()}"\n', encoding="utf-8")
+    for fault in FAULTS.glob("*.xml"):
+        shutil.copy(fault, project / "tei" / fault.name)
+    monkeypatch.chdir(project)
+    cfg = config_mod.load(project)
+    validator = Validator(cfg)
+    reports = []
+    for jobs in (1, 2, 3):
+        reporter = Reporter(root=project)
+        result = validator.run(None, reporter, jobs=jobs)
+        reports.append((reporter.sorted(), result))
+    assert reports[0][0] and any(d.code.startswith("integrity.") for d in reports[0][0])
+    assert reports[1] == reports[0] and reports[2] == reports[0]
