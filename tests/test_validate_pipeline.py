@@ -101,3 +101,22 @@ def test_pool_and_one_process_report_the_same(tmp_path, monkeypatch):
         reports.append((reporter.sorted(), result))
     assert reports[0][0] and any(d.code.startswith("integrity.") for d in reports[0][0])
     assert reports[1] == reports[0] and reports[2] == reports[0]
+
+
+def test_the_nearest_id_of_a_large_edition_is_difflibs_among_the_ids_most_alike():
+    import difflib
+    import random
+
+    from edition.validate.integrity import NearestId
+
+    rng = random.Random(7)
+    words = ["tito", "kim", "pyongyang", "belgrade", "delegation", "minister", "embassy", "party", "congress"]
+    ids = {f"{rng.choice(words)}_{rng.choice(words)}_{n}" for n in range(5000)}
+    nearest = NearestId(dict.fromkeys(ids))
+    assert len(ids) > NearestId.EXACT
+    for _ in range(200):
+        target = rng.choice(sorted(ids))
+        broken = target.replace("_", "-", 1) if rng.random() < 0.5 else target[:-1] + "x"
+        exact = difflib.get_close_matches(broken, list(ids), n=1)
+        assert nearest(broken) == (exact[0] if exact else None), broken
+    assert nearest("zz") == (difflib.get_close_matches("zz", list(ids), n=1) or [None])[0]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import heapq
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -256,6 +258,43 @@ def _before(a: str, b: str) -> bool:
 _INVERSE = {"prev": "next", "next": "prev", "repliesTo": "repliedBy", "repliedBy": "repliesTo"}
 
 
+class NearestId:
+    """The "did you mean" of an unresolved pointer: difflib's closest id, worked out once per value.
+
+    In a large edition (tens of thousands of ids) difflib compares the value with the ids that share
+    the most three-letter sequences with it (`SHORTLIST` of them), not with every id: comparing every
+    broken pointer with every id took minutes for a corpus with many of them."""
+
+    EXACT = 2000        # up to this many ids, every one is compared
+    SHORTLIST = 64
+
+    def __init__(self, ids):
+        self.ids = ids
+        self.found: dict[str, str | None] = {}
+        self.grams: dict[str, list[str]] | None = None
+
+    def __call__(self, value: str) -> str | None:
+        if value not in self.found:
+            self.found[value] = self._find(value)
+        return self.found[value]
+
+    def _find(self, value: str) -> str | None:
+        if len(self.ids) <= self.EXACT or len(value) < 3:
+            candidates = list(self.ids)
+        else:
+            if self.grams is None:
+                self.grams = {}
+                for xml_id in self.ids:
+                    for gram in {xml_id[i:i + 3] for i in range(len(xml_id) - 2)}:
+                        self.grams.setdefault(gram, []).append(xml_id)
+            shared = Counter()
+            for gram in {value[i:i + 3] for i in range(len(value) - 2)}:
+                shared.update(self.grams.get(gram, ()))
+            candidates = heapq.nlargest(self.SHORTLIST, shared, key=lambda c: (shared[c], c))
+        near = difflib.get_close_matches(value, candidates, n=1)      # ties go to the greater id: no order matters
+        return near[0] if near else None
+
+
 def check(index: CorpusIndex, reporter, only: set[Path] | None = None) -> None:
     """Report corpus problems; with `only`, just those located in these files."""
     paths = index.paths
@@ -283,6 +322,7 @@ def check(index: CorpusIndex, reporter, only: set[Path] | None = None) -> None:
     # pointers resolve, to the right kind of entry
     referenced: set[str] = set()
     ids = index.ids
+    nearest = NearestId(ids)
 
     def occurrences(key, places):
         value, element, attribute, rs_type = key
@@ -299,11 +339,11 @@ def check(index: CorpusIndex, reporter, only: set[Path] | None = None) -> None:
             if len(targets) > 1 or len(places) > 1 or places[0] != own:
                 referenced.add(value)   # an element pointing only to itself does not count
         else:
-            near = difflib.get_close_matches(value, list(ids), n=1)
             for p in occurrences(key, places):
+                near = nearest(value)
                 reporter.error("integrity.ref-unresolved",
                                f"@{p.attribute}=\"#{p.value}\" on <{p.element}> points to no xml:id in the edition"
-                               + (f"; did you mean #{near[0]}?" if near else ""),
+                               + (f"; did you mean #{near}?" if near else ""),
                                paths[p.doc], p.line, _column(paths[p.doc], p),
                                hint="add the entry to a register, or correct the pointer")
             continue
