@@ -145,13 +145,13 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
 
 
 def _gather_chunk(items: list[tuple[int, Path]], root: Path | None):
-    """_gather for a worker: the chunk's indexes merged here, so the main process merges few."""
+    """_gather for a worker: the chunk's indexes merged here and sent back packed (see CorpusIndex.pack)."""
     merged = integrity.CorpusIndex()
     light = []
     for path, stamp, result in _gather(items, root):
         merged.merge(result.index)
         light.append((path, stamp, DocResult(result.path, result.diagnostics, integrity.CorpusIndex(), result.record)))
-    return light, merged
+    return light, merged.pack()
 
 
 def _store(target: Path, value) -> None:
@@ -282,14 +282,15 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
             pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_gather, initargs=(config.odd, folder))
             parts = pool.map(_gather_chunk, chunks, [root] * len(chunks))
         try:
-            for light, merged in parts:
+            paths_by_number = {number: path for number, path in todo}
+            for light, packed in parts:
                 for path, stamp, result in light:
                     diagnostics.extend(result.diagnostics)
                     stamps[path] = replace(stamp, clean=not result.diagnostics)
                     if result.record is not None:
                         share_strings(result.record)
                         cache.records[str(path)] = result.record
-                cache.index.merge(merged)
+                cache.index.merge_packed(packed, paths_by_number)
         finally:
             if jobs > 1:
                 pool.shutdown()
