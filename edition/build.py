@@ -55,7 +55,7 @@ from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 6
+CACHE_VERSION = 7
 #: Letters per search shard: a change re-indexes one shard, not the whole edition. Pagefind takes
 #: about 0.9 s and 100 MB for 500 pages, 0.45 s and 57 MB for 250; the browser merges the shards.
 SHARD_SIZE = 250
@@ -219,9 +219,9 @@ def _load_cache(folder: Path, key: str) -> Cache:
         return Cache(key)
     try:
         with open(folder / "state.pickle", "rb") as fh, _no_gc():
-            if pickle.load(fh) != CACHE_VERSION or pickle.load(fh) != key:      # the key is the first field
+            if pickle.load(fh) != CACHE_VERSION or _load_field(fh) != key:      # the key is the first field
                 return Cache(key)
-            return Cache(key, **{name: pickle.load(fh) for name in _CACHE_FIELDS[1:]})
+            return Cache(key, **{name: _load_field(fh) for name in _CACHE_FIELDS[1:]})
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return Cache(key)
 
@@ -230,12 +230,44 @@ def _save_cache(folder: Path, cache: Cache) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "state.pickle.tmp"
     with open(tmp, "wb") as fh, _no_gc():
-        # field by field: the pickler remembers every object it wrote until the end of a dump,
-        # so one dump of the whole cache held a second index of it in memory
         pickle.dump(CACHE_VERSION, fh)
         for name in _CACHE_FIELDS:
-            pickle.dump(getattr(cache, name), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            _dump_field(fh, getattr(cache, name))
     tmp.replace(folder / "state.pickle")
+
+
+#: Items per pickle of a large mapping in the cache file.
+_BATCH = 1000
+
+
+def _dump_field(fh, value) -> None:
+    """One field of the cache, in pickles small enough that the pickler's memory of what it wrote
+    (all of it, until the end of a dump) stays small: a large mapping in batches of items, the
+    corpus index packed (flat lists and arrays, see CorpusIndex.pack)."""
+    protocol = pickle.HIGHEST_PROTOCOL
+    if isinstance(value, integrity.CorpusIndex):
+        pickle.dump(("index", value.pack(), {doc: str(p) for doc, p in value.paths.items()}), fh, protocol)
+    elif isinstance(value, dict) and len(value) > _BATCH:
+        items = list(value.items())
+        pickle.dump(("batches", -(-len(items) // _BATCH)), fh, protocol)
+        for i in range(0, len(items), _BATCH):
+            pickle.dump(items[i:i + _BATCH], fh, protocol)
+    else:
+        pickle.dump(("value", value), fh, protocol)
+
+
+def _load_field(fh):
+    kind, *rest = pickle.load(fh)
+    if kind == "index":
+        index = integrity.CorpusIndex()
+        index.merge_packed(rest[0], {doc: Path(p) for doc, p in rest[1].items()})
+        return index
+    if kind == "batches":
+        out = {}
+        for _ in range(rest[0]):
+            out.update(pickle.load(fh))
+        return out
+    return rest[0]
 
 
 def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
@@ -607,13 +639,19 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         page_keys[":lists"] = lists_key
         result.lists_reused = reused
         forking = (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods()
+        if forking:
+            site.load_templates()
         if forking and len(changed) >= POOL_THRESHOLD:
             # the workers share the assembled corpus by forking; frozen, its objects are left alone
             # by the workers' garbage collector, which would otherwise write to every one of them and
-            # so copy every page of memory they share
+            # so copy every page of memory they share. Each worker takes one run of letters in
+            # corpus order (they lie in memory in that order), not every other chunk of them: so it
+            # touches, and copies, only its own part of the corpus
             gc.freeze()
-            with ProcessPoolExecutor(jobs or default_jobs(), mp_context=multiprocessing.get_context("fork")) as pool:
-                pending = [pool.submit(_write_chunk, changed[i:i + CHUNK]) for i in range(0, len(changed), CHUNK)]
+            workers = jobs or default_jobs()
+            size = -(-len(changed) // workers)
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                pending = [pool.submit(_write_chunk, changed[i:i + size]) for i in range(0, len(changed), size)]
                 for future in pending:
                     _note_written(outputs, future.result())
             gc.unfreeze()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,24 @@ class Link:
     url: str
 
 
+class Backlinks(Sequence):
+    """The letters that name an entry, as Links made when they are looked at: a register of a large
+    edition holds hundreds of thousands of back-links, which the default theme shows from
+    `letters_html` without looking at them one by one."""
+
+    def __init__(self, ids: list[str], letters: dict[str, Letter]):
+        self.ids, self.letters = ids, letters
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self.ids)))]
+        letter_id = self.ids[i]
+        return Link(self.letters[letter_id].subtitle or letter_id, f"letters/{letter_id}.html")
+
+
 @dataclass
 class EntryView:
     id: str
@@ -40,7 +58,7 @@ class EntryView:
     dates: str
     geo: str | None
     authorities: list[Link]
-    letters: list[Link]
+    letters: Backlinks                  # Links to the letters that name it
     letters_html: Markup = Markup("")   # the same list as <li> items, pre-rendered for speed
 
 
@@ -206,7 +224,7 @@ class Site:
             dates = f"{dates or '?'} – {entry.dates.get('death') or entry.dates.get('to')}"
         authorities = [Link(AUTHORITIES[t].label + " " + v, AUTHORITIES[t].page.format(v))
                        for t, v in sorted(entry.idnos.items()) if t in AUTHORITIES]
-        letters = [Link(self.letters_by_id[l].subtitle or l, f"letters/{l}.html") for l in entry.letters if l in self.letters_by_id]
+        letters = Backlinks([l for l in entry.letters if l in self.letters_by_id], self.letters_by_id)
         items = self._backlink_items()
         letters_html = Markup("".join(items[l] for l in entry.letters if l in items))
         return EntryView(entry.id, entry.name, list(entry.variants), entry.description, dates, entry.geo,
@@ -251,11 +269,22 @@ class Site:
     def _render(self, path: str, template: str, **context) -> str:
         return "".join(self._stream(path, template, **context))
 
-    def _stream(self, path: str, template: str, **context) -> Iterator[str]:
-        """A page's text in pieces, made as they are taken (a list of the whole edition is never one string)."""
+    def templates(self) -> jinja2.Environment:
+        """The Jinja2 environment, made once; `load_templates` compiles the templates ahead (before
+        worker processes fork, so that they share them instead of compiling their own)."""
         env = getattr(self, "_env", None)
         if env is None:
             env = self._env = environment(self.config)
+        return env
+
+    def load_templates(self) -> None:
+        env = self.templates()
+        for name in env.list_templates(extensions=["html"]):
+            env.get_template(name)
+
+    def _stream(self, path: str, template: str, **context) -> Iterator[str]:
+        """A page's text in pieces, made as they are taken (a list of the whole edition is never one string)."""
+        env = self.templates()
         common = {"title": self.config.title, "registers": [(k.key, k.label) for k in REGISTER_KINDS]}
         return env.get_template(template).generate(root="../" * path.count("/"), page=path, **common, **context)
 
