@@ -161,18 +161,28 @@ def format_row(row: Row) -> str:
     return "  ".join(parts)
 
 
+def render_seconds(timings: dict[str, float]) -> float:
+    """The CPU seconds a full build spent rendering HTML and text: the letters' bodies (summed over
+    the processes that rendered them), the pages (written by a pool: wall time times the cores, an
+    upper bound) and the text edition."""
+    pages = timings.get("render pages")
+    if not pages:
+        return 0.0
+    return (timings.get("render letter bodies summed over processes", 0.0) + pages * (os.cpu_count() or 1)
+            + timings.get("render text edition", 0.0))
+
+
 def table(rows: list[Row]) -> str:
     names = ["bare parse", "validate", "jing tei_all", "build", "rebuild 1 letter"]
     head = "| letters | " + " | ".join(f"{n} s (peak MB)" for n in names) + \
-        " | validate / jing | validate / parse | rebuild / build | pages + text, letters/s |"
+        " | validate / jing | validate / parse | rebuild / build | rendering, letters per CPU second |"
     lines = [head, "|" + "---|" * (len(names) + 5)]
     for row in rows:
         cells = []
         for n in names:
             r = row.runs.get(n)
             cells.append(f"{r.seconds} ({r.peak_mb:.0f})" + ("" if r.ok else " FAILED") if r else "-")
-        render = row.timings.get("render pages")
-        rate = f"{row.letters / render:.0f}" if render else "-"
+        rate = f"{row.letters / seconds:.0f}" if (seconds := render_seconds(row.timings)) else "-"
         lines.append(f"| {row.letters:,} | " + " | ".join(cells) + f" | {_ratio(row.runs.get('validate'), row.runs.get('jing tei_all'))}"
                      f" | {_ratio(row.runs.get('validate'), row.runs.get('bare parse'))}"
                      f" | {_ratio(row.runs.get('rebuild 1 letter'), row.runs.get('build'))} | {rate} |")

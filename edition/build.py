@@ -139,19 +139,28 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
         if record.letter is None:        # registers and the edition's own document are read whole
             stamp = replace(stamp, header=stamp.digest)
         else:
-            _store(cache / "fragments" / f"{stamp.digest}.pickle", letter_fragments(source, reporter))
+            started = time.perf_counter()
+            fragments = letter_fragments(source, reporter)
+            _RENDERING[0] += time.perf_counter() - started
+            _store(cache / "fragments" / f"{stamp.digest}.pickle", fragments)
         out.append((path, stamp, DocResult(path, reporter.diagnostics, index, record)))
     return out
 
 
+#: Seconds this process spent rendering letter bodies (reported with --timings, for the benchmark).
+_RENDERING = [0.0]
+
+
 def _gather_chunk(items: list[tuple[int, Path]], root: Path | None):
-    """_gather for a worker: the chunk's indexes merged here and sent back packed (see CorpusIndex.pack)."""
+    """_gather for a worker: the chunk's indexes merged here and sent back packed (see CorpusIndex.pack),
+    with the seconds spent rendering."""
     merged = integrity.CorpusIndex()
     light = []
+    _RENDERING[0] = 0.0
     for path, stamp, result in _gather(items, root):
         merged.merge(result.index)
         light.append((path, stamp, DocResult(result.path, result.diagnostics, integrity.CorpusIndex(), result.record)))
-    return light, merged.pack()
+    return light, merged.pack(), _RENDERING[0]
 
 
 def _store(target: Path, value) -> None:
@@ -271,10 +280,11 @@ def _load_field(fh):
 
 
 def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
-           root: Path | None) -> tuple[list[tuple[Path, DocStamp]], list[Diagnostic]]:
+           root: Path | None) -> tuple[list[tuple[Path, DocStamp]], list[Diagnostic], float]:
     """Phase 1 for every document of tei/: what an unchanged, clean document gave is reused from
     the cache (its part of the merged index and its record); the others are read once, in a pool.
-    Returns the documents with their stamps, and the diagnostics of the documents read."""
+    Returns the documents with their stamps, the diagnostics of the documents read, and the seconds
+    spent rendering letter bodies (summed over the processes)."""
     # (paths below an absolute, normalised tei/ come out absolute and normalised: no Path is made twice)
     paths = collect([Path(os.path.abspath(config.tei))]) if config.tei.is_dir() else []
     fragments = os.path.join(folder, "fragments")
@@ -303,6 +313,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
     for key in [k for k in cache.records if k not in current or cache.numbers.get(k) in stale]:
         del cache.records[key]
     diagnostics: list[Diagnostic] = []
+    rendering = 0.0
     if todo:
         jobs = jobs or (default_jobs() if len(todo) >= POOL_THRESHOLD else 1)
         if jobs <= 1:
@@ -315,7 +326,8 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
             parts = pool.map(_gather_chunk, chunks, [root] * len(chunks))
         try:
             paths_by_number = {number: path for number, path in todo}
-            for light, packed in parts:
+            for light, packed, seconds in parts:
+                rendering += seconds
                 for path, stamp, result in light:
                     diagnostics.extend(result.diagnostics)
                     stamps[path] = replace(stamp, clean=not result.diagnostics)
@@ -327,7 +339,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
             if jobs > 1:
                 pool.shutdown()
     cache.docs = {str(p): stamps[p] for p in paths}
-    return [(p, stamps[p]) for p in paths], diagnostics
+    return [(p, stamps[p]) for p in paths], diagnostics, rendering
 
 
 # ---------------------------------------------------------------- phase 3: write
@@ -581,10 +593,11 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
 
     # 1. gather: one pass; unchanged documents come from the cache
     progress("reading and checking")
-    stamps, diagnostics = gather(config, cache, cache_dir, jobs, reporter.root)
+    stamps, diagnostics, rendering = gather(config, cache, cache_dir, jobs, reporter.root)
     reporter.diagnostics.extend(diagnostics)
     records = cache.records                      # by str(path)
     lap("read and check")
+    timings["render letter bodies summed over processes"] = round(rendering, 3)
 
     # 2. corpus checks
     integrity.check(cache.index, reporter)

@@ -17,3 +17,6 @@ def test_bench_runs_and_writes_its_table(tmp_path):
     for column in ("bare parse", "validate", "build", "rebuild 1 letter"):
         assert column in table
     assert "FAILED" not in table, table
+    row = next(line for line in table.splitlines() if line.startswith("| 6 |"))
+    assert "rendering, letters per CPU second" in table
+    assert row.rstrip(" |").rsplit("|", 1)[1].strip().isdigit(), row        # the build reported its rendering time
