@@ -55,7 +55,7 @@ from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 7
+CACHE_VERSION = 8
 #: Letters per search shard: a change re-indexes one shard, not the whole edition. Pagefind takes
 #: about 0.9 s and 100 MB for 500 pages, 0.45 s and 57 MB for 250; the browser merges the shards.
 SHARD_SIZE = 250

@@ -225,22 +225,37 @@ def export_tei(ctx: ExportContext) -> None:
     edition, registers, letters = _members(ctx)
     members = edition + registers + letters
     head, tail = _corpus_head(ctx, len(registers))
-    # in a build, a source whose bytes did not change since the previous export keeps its copy
+    # In a build, a source whose bytes did not change since the previous export keeps its copy, and
+    # its member of the teiCorpus is copied from the previous corpus.xml (where the state says it is)
+    # instead of being read from the source again.
     digests = ctx.documents or {}
-    copied: dict[str, str] = ctx.previous_state.get("tei") or {}
+    previous: dict[str, tuple[str, int, int]] = ctx.previous_state.get("tei") or {}
     ctx.state["tei"] = noted = {}
-    with open(new_file(out, CORPUS_FILE), "wb") as corpus:
-        corpus.write(head)
-        for i, path in enumerate(members):
-            with open(path, "rb") as fh:
-                data = fh.read()
-            target = f"{FOLDER}/{_relative(ctx, path)}"
-            digest = digests.get(path)
-            if digest is None or copied.get(target) != digest or not out.keep(target):
-                out.write(target, repoint(data, path, target))
-            if digest is not None:
-                noted[target] = digest
-            corpus.write(_member_bytes(data, path))
-            corpus.write(b"\n  " if i < len(members) - 1 else b"\n")
-        corpus.write(tail)
+    before = open(out.source(CORPUS_FILE), "rb") if CORPUS_FILE in out.known else None
+    try:
+        with open(new_file(out, CORPUS_FILE), "wb") as corpus:
+            corpus.write(head)
+            for i, path in enumerate(members):
+                target = f"{FOLDER}/{_relative(ctx, path)}"
+                digest = digests.get(path)
+                last = previous.get(target)
+                same = digest is not None and last is not None and last[0] == digest and out.keep(target)
+                member = None
+                if same and before is not None:
+                    before.seek(last[1])
+                    member = before.read(last[2])
+                if member is None or len(member) != last[2]:
+                    with open(path, "rb") as fh:
+                        data = fh.read()
+                    if not same:
+                        out.write(target, repoint(data, path, target))
+                    member = _member_bytes(data, path)
+                if digest is not None:
+                    noted[target] = (digest, corpus.tell(), len(member))
+                corpus.write(member)
+                corpus.write(b"\n  " if i < len(members) - 1 else b"\n")
+            corpus.write(tail)
+    finally:
+        if before is not None:
+            before.close()
     out.record(CORPUS_FILE)
