@@ -163,13 +163,12 @@ def format_row(row: Row) -> str:
 
 def render_seconds(timings: dict[str, float]) -> float:
     """The CPU seconds a full build spent rendering HTML and text: the letters' bodies (summed over
-    the processes that rendered them), the pages (written by a pool: wall time times the cores, an
-    upper bound) and the text edition."""
-    pages = timings.get("render pages")
-    if not pages:
+    the processes that rendered them), the pages and the text edition (CPU of the build and of its
+    page workers, as the build reports them)."""
+    if "render pages cpu" not in timings:
         return 0.0
-    return (timings.get("render letter bodies summed over processes", 0.0) + pages * (os.cpu_count() or 1)
-            + timings.get("render text edition", 0.0))
+    return (timings.get("render letter bodies summed over processes", 0.0) + timings["render pages cpu"]
+            + timings.get("render text edition cpu", 0.0))
 
 
 def table(rows: list[Row]) -> str:

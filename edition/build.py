@@ -553,6 +553,12 @@ def _no_progress(step: str) -> None:
     pass
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _count(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file())
 
@@ -562,14 +568,18 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
           progress=_no_progress, export_names: list[str] | None = None) -> BuildResult:
     """Validate, render every output, then put them in place (see the module docstring)."""
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), _cpu()
 
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
+    def lap(name: str, with_cpu: bool = False) -> None:
+        """Note a phase's wall time, the peak memory so far, and (with_cpu) the CPU time it took
+        in this process and the worker processes that ended in it."""
+        nonlocal clock, cpu
+        now, cpu_now = time.perf_counter(), _cpu()
         timings[name] = round(timings.get(name, 0) + now - clock, 3)
+        if with_cpu:
+            timings[f"{name} cpu"] = round(cpu_now - cpu, 3)
         timings[f"{name} (peak MB of this process so far)"] = round(_peak_mb(), 1)
-        clock = now
+        clock, cpu = now, cpu_now
 
     names = [n for n in OUTPUTS if n in (formats or OUTPUTS)]
     cache_dir = config.build / ".cache"
@@ -688,12 +698,12 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         for item in sorted(static.iterdir(), key=lambda p: p.name):
             if item.is_file():
                 html.write(f"static/{item.name}", item.read_bytes())
-        lap("render pages")
+        lap("render pages", with_cpu=True)
         # the registers' appendix shows the corpus model only: reused while it is unchanged
         if cache.appendix[0] != lists_key:
             cache.appendix = (lists_key, registers_appendix(corpus))
         text_edition(corpus, config, text, reporter, cache.appendix[1])
-        lap("render text edition")
+        lap("render text edition", with_cpu=True)
 
         progress("indexing for search")
         result.reindexed = index_search(html, _shards(corpus.letters), letter_keys, cache)
