@@ -235,6 +235,27 @@ def _load_cache(folder: Path, key: str) -> Cache:
         return Cache(key)
 
 
+def load_index(config: Config) -> tuple[dict[str, DocStamp], dict[str, int], integrity.CorpusIndex] | None:
+    """What `edition validate FILE` borrows from the last build: the documents' stamps and numbers and
+    the corpus index (the cache's first fields: the rest is not read). None where there is no cache
+    of this code, schema and configuration."""
+    folder = config.build / ".cache"
+    if (folder / COMMITTING).exists():
+        return None
+    try:
+        with open(folder / "state.pickle", "rb") as fh, _no_gc():
+            if pickle.load(fh) != CACHE_VERSION or _load_field(fh) != _global_key(config):
+                return None
+            fields = {}
+            for name in _CACHE_FIELDS[1:]:
+                fields[name] = _load_field(fh)
+                if name == "index":
+                    return fields["docs"], fields["numbers"], fields["index"]
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return None
+
+
 def _save_cache(folder: Path, cache: Cache) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "state.pickle.tmp"

@@ -120,3 +120,49 @@ def test_the_nearest_id_of_a_large_edition_is_difflibs_among_the_ids_most_alike(
         exact = difflib.get_close_matches(broken, list(ids), n=1)
         assert nearest(broken) == (exact[0] if exact else None), broken
     assert nearest("zz") == (difflib.get_close_matches("zz", list(ids), n=1) or [None])[0]
+
+
+def test_one_file_of_a_built_edition_is_checked_against_the_index_the_build_kept(tmp_path, monkeypatch):
+    """`edition validate FILE` in a large edition borrows the other documents' part of the corpus
+    index from the last build, reads again what changed since, and reports what a full read reports."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from edition import build as build_mod
+    from edition import validate as validate_mod
+    from edition.cli import main
+
+    from conftest import REPO
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for folder in ("tei", "schema"):
+        shutil.copytree(REPO / folder, project / folder)
+    shutil.copy(REPO / "pyproject.toml", project / "pyproject.toml")
+    monkeypatch.setattr(validate_mod, "BORROW_THRESHOLD", 1)      # the repository's edition is small
+    borrowed = []
+    load_index = build_mod.load_index
+    monkeypatch.setattr(build_mod, "load_index", lambda config: borrowed.append(load_index(config)) or borrowed[-1])
+    runner = CliRunner()
+    letter = str(project / "tei" / "letters" / "tk-007.xml")
+
+    def validate() -> dict:
+        result = runner.invoke(main, ["-C", str(project), "validate", "-f", "json", letter])
+        return json.loads(result.stdout)
+
+    assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
+    assert validate()["summary"] == {"files": 1, "errors": 0, "warnings": 0}
+    assert borrowed[-1] is not None
+    # a register changed since the build (the letter's person renamed): it is read again
+    persons = project / "tei" / "registers" / "persons.xml"
+    persons.write_text(persons.read_text(encoding="utf-8").replace('xml:id="tito"', 'xml:id="josip_broz"'),
+                       encoding="utf-8")
+    with_cache = validate()
+    assert borrowed[-1] is not None
+    assert any(d["code"] == "integrity.ref-unresolved" and "#tito" in d["message"] for d in with_cache["diagnostics"])
+    shutil.rmtree(project / "build" / ".cache")
+    without_cache = validate()
+    assert borrowed[-1] is None
+    assert with_cache == without_cache

@@ -48,7 +48,7 @@ from .schematron import Schematron, check as schematron_check
 @dataclass
 class Result:
     files: list[Path]          # the files that were checked (and reported on)
-    documents: int             # documents read for the corpus checks
+    documents: int             # documents the corpus checks took into account
 
 
 #: How paths are ordered: as pathlib orders them (on POSIX, by their parts), but by a key
@@ -186,6 +186,10 @@ def _check_range(start: int, stop: int) -> tuple[list, tuple]:
     return diagnostics, index.pack()
 
 
+#: From this many documents on, `edition validate FILE...` borrows the others' index from the last build.
+BORROW_THRESHOLD = 1000
+
+
 def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -221,19 +225,60 @@ class Validator:
         else:
             every = sorted(set(absolute).union(wanted or ()), key=_ORDER)
         items = [(doc, p, wanted is None or p in wanted) for doc, p in enumerate(every)]
-        jobs = jobs or (default_jobs() if len(items) >= POOL_THRESHOLD else 1)
+        borrowed = None
         with _gc_paused():
+            if wanted is not None and len(items) >= BORROW_THRESHOLD:
+                borrowed = self._borrow_index(every, wanted)
+            if borrowed is not None:
+                borrowed, items = borrowed
+            jobs = jobs or (default_jobs() if len(items) >= POOL_THRESHOLD else 1)
             if jobs <= 1:
                 stale = self.schema_files.stale()
                 diagnostics, index = self.checker.check(items, reporter.root)
                 reporter.diagnostics.extend(diagnostics)
             else:
                 index, stale = self._run_pool(items, reporter, jobs)
+            if borrowed is not None:
+                borrowed.merge(index)
+                index = borrowed
             integrity.check(index, reporter, only=wanted)
             if stale:
                 reporter.warning("schema.stale", "the generated schema differs from the ODD", self.config.odd, 1, 1,
                                  hint="run `edition schema` to regenerate it")
-        return Result(every if wanted is None else sorted(wanted, key=_ORDER), len(items))
+        return Result(every if wanted is None else sorted(wanted, key=_ORDER), len(every))
+
+    def _borrow_index(self, every: list[Path], wanted: set[Path]):
+        """For some files of a large edition: the corpus index of the other documents from the last
+        build's cache (edition.build.load_index), where they have not changed since; only the files
+        asked for and the changed documents are read. Returns (that index, [(number, path, wanted)]
+        to read), or None where there is no usable cache (then every document is read)."""
+        from ..build import load_index
+
+        found = load_index(self.config)
+        if found is None:
+            return None
+        docs, numbers, index = found
+        current = {str(p) for p in every}
+        stale = {n for key, n in numbers.items() if key not in current}        # documents gone since
+        fresh = max(numbers.values(), default=-1) + 1
+        items = []
+        for p in every:
+            key = str(p)
+            number, old = numbers.get(key), docs.get(key)
+            if p not in wanted and old is not None and old.clean and old.number == number:
+                try:
+                    st = os.stat(key)
+                except OSError:
+                    st = None
+                if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp:
+                    continue                                                   # its part of the index holds
+            if number is None:
+                number, fresh = fresh, fresh + 1
+            else:
+                stale.add(number)
+            items.append((number, p, p in wanted))
+        index.remove(stale)
+        return index, items
 
     def _run_pool(self, items: list[tuple[int, Path, bool]], reporter: Reporter,
                   jobs: int) -> tuple[integrity.CorpusIndex, list[Path]]:
