@@ -27,7 +27,7 @@ from lxml import etree
 import edition.tei
 from edition.cli import main
 
-from conftest import FAULTS, GOOD, ODD, REPO
+from conftest import FAULTS, GOOD, ODD
 
 LETTER1 = "tei/letters/tk-001.xml"
 LETTER2 = "tei/letters/tk-002.xml"

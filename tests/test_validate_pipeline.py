@@ -10,7 +10,6 @@ import pickle
 import shutil
 from pathlib import Path
 
-import pytest
 
 from edition import config as config_mod
 from edition.diagnostics import Reporter
