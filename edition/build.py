@@ -212,8 +212,9 @@ COMMITTING = "committing"
 
 @contextmanager
 def _no_gc():
-    """The cyclic garbage collector paused: reading the cache makes many objects and no garbage, and
-    the collector would scan them again and again (it tripled the time of loading 10,000 records)."""
+    """The cyclic garbage collector paused: reading or writing the cache makes or visits many objects
+    and no garbage, and the collector would scan them again and again (it tripled the time of
+    loading 10,000 records)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -223,37 +224,35 @@ def _no_gc():
             gc.enable()
 
 
-def _load_cache(folder: Path, key: str) -> Cache:
+def _read_cache(folder: Path, key: str, last: str | None = None) -> dict | None:
+    """The cache's fields, up to `last` (all by default: the rest of the file is not read), or None
+    where there is no cache of this key or a commit was cut short."""
     if (folder / COMMITTING).exists():
-        return Cache(key)
+        return None
     try:
         with open(folder / "state.pickle", "rb") as fh, _no_gc():
             if pickle.load(fh) != CACHE_VERSION or _load_field(fh) != key:      # the key is the first field
-                return Cache(key)
-            return Cache(key, **{name: _load_field(fh) for name in _CACHE_FIELDS[1:]})
+                return None
+            fields = {"key": key}
+            for name in _CACHE_FIELDS[1:]:
+                fields[name] = _load_field(fh)
+                if name == last:
+                    break
+            return fields
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return Cache(key)
+        return None
+
+
+def _load_cache(folder: Path, key: str) -> Cache:
+    fields = _read_cache(folder, key)
+    return Cache(**fields) if fields is not None else Cache(key)
 
 
 def load_index(config: Config) -> tuple[dict[str, DocStamp], dict[str, int], integrity.CorpusIndex] | None:
     """What `edition validate FILE` borrows from the last build: the documents' stamps and numbers and
-    the corpus index (the cache's first fields: the rest is not read). None where there is no cache
-    of this code, schema and configuration."""
-    folder = config.build / ".cache"
-    if (folder / COMMITTING).exists():
-        return None
-    try:
-        with open(folder / "state.pickle", "rb") as fh, _no_gc():
-            if pickle.load(fh) != CACHE_VERSION or _load_field(fh) != _global_key(config):
-                return None
-            fields = {}
-            for name in _CACHE_FIELDS[1:]:
-                fields[name] = _load_field(fh)
-                if name == "index":
-                    return fields["docs"], fields["numbers"], fields["index"]
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-    return None
+    the corpus index. None where there is no cache of this code, schema and configuration."""
+    fields = _read_cache(config.build / ".cache", _global_key(config), last="index")
+    return (fields["docs"], fields["numbers"], fields["index"]) if fields is not None else None
 
 
 def _save_cache(folder: Path, cache: Cache) -> None:
