@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -152,3 +155,11 @@ def test_no_serious_accessibility_violations(page, server, path):
     bad = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]
            if v["impact"] in ("serious", "critical")]
     assert not bad, bad
+
+
+def test_the_search_latency_script_times_queries_in_the_browser(site):
+    """scripts/search_latency.py (figures printed, not asserted): it finds what the search finds."""
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "search_latency.py"), str(site), "Pyongyang",
+                           "--chromium", str(CHROMIUM)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^Pyongyang: [\d.]+ s: \d+ letters? found", proc.stdout, re.M), proc.stdout
