@@ -55,7 +55,7 @@ from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 8
+CACHE_VERSION = 9
 #: Letters per search shard: a change re-indexes one shard, not the whole edition. Pagefind takes
 #: about 0.9 s and 100 MB for 500 pages, 0.45 s and 57 MB for 250; the browser merges the shards.
 SHARD_SIZE = 250
@@ -177,6 +177,7 @@ class Cache:
     docs: dict[str, DocStamp] = field(default_factory=dict)     # path -> its stamp
     numbers: dict[str, int] = field(default_factory=dict)      # path -> stable document number
     pages: dict[str, str] = field(default_factory=dict)        # letter id (":lists" for the lists) -> key of its inputs
+    page_digests: dict[str, str] = field(default_factory=dict)  # letter id -> digest of the document its key was made of
     lists: list[str] = field(default_factory=list)             # the pages that list the whole edition
     index: integrity.CorpusIndex = field(default_factory=integrity.CorpusIndex)   # of every document
     records: dict[str, DocumentRecord] = field(default_factory=dict)             # path -> its model part
@@ -609,6 +610,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
     cache = Cache(key) if full else _load_cache(cache_dir, key)
     previous_keys = dict(cache.pages)
     previous_shards = dict(cache.shards)
+    previous_page_digests = dict(cache.page_digests)
     previous_digests = {s.digest for s in cache.docs.values()} if cache.docs else None
 
     # what the build before the last one left aside is deleted meanwhile, in a thread
@@ -669,7 +671,17 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
 
         # 3. write: letter pages and text files, changed ones only
         progress("writing pages")
-        page_keys = {l.id: site.letter_key(l, digests[l.id]) for l in corpus.letters}
+        # A letter's page shows its document and what the corpus model says of its neighbours and of
+        # the entries it names: while the model is unchanged, an unchanged document keeps its key.
+        lists_key = _lists_key(kept)
+        same_model = previous_keys.get(":lists") == lists_key
+
+        def page_key(letter: Letter) -> str:
+            if same_model and previous_page_digests.get(letter.id) == digests[letter.id] and letter.id in previous_keys:
+                return previous_keys[letter.id]
+            return site.letter_key(letter, digests[letter.id])
+
+        page_keys = {l.id: page_key(l) for l in corpus.letters}
         changed = [i for i, k in page_keys.items()
                    if previous_keys.get(i) != k or not (html.keep(f"letters/{i}.html") and text.keep(f"{i}.txt"))]
         letter_keys = dict(page_keys)
@@ -677,8 +689,7 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         global _WRITE
         _WRITE = Writer(site, corpus, fragments, html, text, digests)
         # the lists and registers show the corpus model only (no letter's body): an unchanged model reuses them
-        lists_key = _lists_key(kept)
-        reused = cache.pages.get(":lists") == lists_key and bool(cache.lists) and all([html.keep(rel) for rel in cache.lists])
+        reused = same_model and bool(cache.lists) and all([html.keep(rel) for rel in cache.lists])
         page_keys[":lists"] = lists_key
         result.lists_reused = reused
         forking = (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods()
@@ -770,10 +781,10 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
             result.outputs[name] = len(outputs[name].files)
             cache.outputs[name] = outputs[name].files
         if "html" in names and "text" in names:
-            cache.pages = page_keys
+            cache.pages, cache.page_digests = page_keys, digests
         else:
             # pages and search shards were not put in place: the next build must not think they were
-            cache.pages, cache.shards = previous_keys, previous_shards
+            cache.pages, cache.shards, cache.page_digests = previous_keys, previous_shards, previous_page_digests
         _save_cache(cache_dir, cache)
         (cache_dir / COMMITTING).unlink()
         _prune(cache_dir, {s.digest for _, s in stamps}, previous_digests)
