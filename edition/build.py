@@ -309,7 +309,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
     # (paths below an absolute, normalised tei/ come out absolute and normalised: no Path is made twice)
     paths = collect([Path(os.path.abspath(config.tei))]) if config.tei.is_dir() else []
     fragments = os.path.join(folder, "fragments")
-    stamps: dict[Path, DocStamp] = {}
+    stamps: dict[str, DocStamp] = {}                 # by str(path)
     todo: list[tuple[int, Path]] = []
     for path in paths:
         key = str(path)
@@ -324,7 +324,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
             if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp and (
                     record is None or record.letter is None
                     or os.path.exists(os.path.join(fragments, old.digest + ".pickle"))):
-                stamps[path] = old
+                stamps[key] = old
                 continue
         todo.append((number, path))
     # forget what changed and removed documents contributed
@@ -351,7 +351,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
                 rendering += seconds
                 for path, stamp, result in light:
                     diagnostics.extend(result.diagnostics)
-                    stamps[path] = replace(stamp, clean=not result.diagnostics)
+                    stamps[str(path)] = replace(stamp, clean=not result.diagnostics)
                     if result.record is not None:
                         share_strings(result.record)
                         cache.records[str(path)] = result.record
@@ -359,8 +359,8 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
         finally:
             if jobs > 1:
                 pool.shutdown()
-    cache.docs = {str(p): stamps[p] for p in paths}
-    return [(p, stamps[p]) for p in paths], diagnostics, rendering
+    cache.docs = stamps
+    return [(p, stamps[str(p)]) for p in paths], diagnostics, rendering
 
 
 # ---------------------------------------------------------------- phase 3: write
@@ -645,8 +645,8 @@ def build(config: Config, reporter: Reporter, formats: list[str] | None = None, 
         # the reasons stay in the report, as warnings: the documents are left out, not the problems
         reporter.diagnostics = [replace(d, level="warning", message=f"{d.message} (document left out)")
                                 if d.level == ERROR else d for d in reporter.diagnostics]
-    excluded = set(left_out)
-    kept = [(p, s) for p, s in stamps if p not in excluded and str(p) in records]
+    excluded = {str(p) for p in left_out}         # (paths compared as strings: hashing Paths is slow)
+    kept = [(p, s) for p, s in stamps if str(p) not in excluded and str(p) in records]
     kept_records = [records[str(p)] for p, _ in kept]
     edition_paths = [p for (p, _), r in zip(kept, kept_records) if r.is_edition]
     edition_source = read_xml(edition_paths[0]) if edition_paths else None

@@ -58,13 +58,13 @@ _ORDER = (lambda p: p.parts) if os.name == "posix" else None
 
 def collect(paths: list[Path]) -> list[Path]:
     """XML files under the given paths, sorted; a file given by name is taken whatever its suffix."""
-    out: set[Path] = set()
+    out: dict[str, Path] = {}         # by the path's string: hashing Paths themselves is slow
     for p in paths:
         if p.is_dir():
-            out.update(_xml_files(p))
+            out.update((str(x), x) for x in _xml_files(p))
         else:
-            out.add(p)
-    return sorted(out, key=_ORDER)
+            out[str(p)] = p
+    return sorted(out.values(), key=_ORDER)
 
 
 def _xml_files(top: Path):
