@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..output import Output
-from ._common import ExportContext, ExportError, new_file
+from ._common import ExportContext, ExportError
 
 FOLDER = "bag"
 ALGORITHMS = ("sha256", "sha512")
@@ -67,7 +67,7 @@ def _previous_sha512(out: Output) -> dict[str, str]:
 
 
 class _Payload:
-    """Puts files into bag/data/ and lists them in the payload manifests as it goes.
+    """Puts files into bag/data/ and lists them in the payload manifests (written when it closes).
 
     Files must come in the order of their paths. Each is hard-linked where the file system allows
     (else copied) and read once for both checksums; where its SHA-256 is known (an export just
@@ -82,22 +82,26 @@ class _Payload:
         self.count = 0
         self.folders: set[Path] = set()
         self.previous = _previous_sha512(out)
-        self.manifests = {a: open(new_file(out, f"{FOLDER}/manifest-{a}.txt"), "w", encoding="utf-8", newline="\n")
-                          for a in ALGORITHMS}
+        self.known, self.files = out.known, out.files
+        self.lines256: list[str] = []
+        self.lines512: list[str] = []
 
     def add(self, rel: str, source: Output | Path, entry: tuple[int, str] | None = None, within: str = "") -> None:
         """Put a file at data/`rel`: the file `source`, or the file `within` of the output `source`;
-        `entry` is its (size, SHA-256) where known."""
-        name, path = f"{FOLDER}/{rel}", _encode_path(rel)
+        `entry` is its (size, SHA-256) where known. (Called for every file of the edition: kept
+        files take the short way, without method calls.)"""
+        name = FOLDER + "/" + rel
+        path = _encode_path(rel) if ("%" in rel or "\r" in rel or "\n" in rel) else rel
         sha512 = self.previous.get(path)
-        if entry is not None and sha512 is not None and self.out.known.get(name) == entry:
-            self.out.keep(name)
-            digests, size = {"sha256": entry[1], "sha512": sha512}, entry[0]
+        if entry is not None and sha512 is not None and self.known.get(name) == entry:
+            self.files[name] = entry                                 # kept, as Output.keep notes it
+            sha256, size = entry[1], entry[0]
         else:
             where = source.source(within) if isinstance(source, Output) else source
             digests, size = self._link(name, where, entry and entry[1])
-        for algorithm, fh in self.manifests.items():
-            fh.write(f"{digests[algorithm]}  {path}\n")
+            sha256, sha512 = digests["sha256"], digests["sha512"]
+        self.lines256.append(f"{sha256}  {path}\n")
+        self.lines512.append(f"{sha512}  {path}\n")
         self.octets += size
         self.count += 1
 
@@ -126,9 +130,8 @@ class _Payload:
         return digests, size
 
     def close(self) -> None:
-        for algorithm, fh in self.manifests.items():
-            fh.close()
-            self.out.record(f"{FOLDER}/manifest-{algorithm}.txt")
+        for algorithm, lines in zip(ALGORITHMS, (self.lines256, self.lines512)):
+            self.out.write_pieces(f"{FOLDER}/manifest-{algorithm}.txt", lines)
 
 
 def _built_files(built: Output | Path) -> list[tuple[str, Output | Path, tuple[int, str] | None]]:
