@@ -18,7 +18,7 @@ The pipeline, for editions of tens of thousands of letters on a small machine:
             files; the EPUB copies its unchanged pages, the bag its unchanged payload.
 5. commit   Only now is anything put in place: a first or `--full` build swaps whole folders (the
             previous ones set aside in .old-*, deleted by the next build); a rebuild renames its new
-            files into the folders and deletes the files no longer made. A failed build leaves
+            files into the folders and sets aside the files they replace and those no longer made. A failed build leaves
             everything intact; a commit cut short makes the next build a full one. Only folders the
             build made (they hold a .edition-build marker) are ever replaced. `edition export
             NAME...` puts its exports into build/export/ instead (edition.export.update).

@@ -138,7 +138,7 @@ class Output:
     def commit(self, final: Path, aside: Path) -> None:
         """Put the new output at `final`: made whole, it replaces the folder (the old one is renamed to
         `aside`, for the caller to delete); made as a change, its new files are renamed into the
-        folder and the files it no longer has are deleted."""
+        folder, and the files they replace and the files it no longer has go to `aside`."""
         if self.previous is None or not final.is_dir():
             if aside.exists():
                 shutil.rmtree(aside)
@@ -146,17 +146,28 @@ class Output:
                 final.rename(aside)
             self.folder.rename(final)
             return
+        # The files replaced or gone are moved aside (for the caller to delete later), not deleted:
+        # freeing a large file's blocks (the EPUB, the teiCorpus) would keep the commit waiting.
+        aside.mkdir(parents=True, exist_ok=True)
         made: set[Path] = set()
-        for rel in sorted(self.written):
+        for n, rel in enumerate(sorted(self.written)):
             target = final / rel
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
+            if rel in self.known:
+                try:
+                    os.rename(target, aside / f"{n}")
+                except FileNotFoundError:
+                    pass
             os.replace(self.folder / rel, target)
         gone = [rel for rel in self.known if rel not in self.files]
         folders: set[Path] = set()
-        for rel in gone:
-            (final / rel).unlink(missing_ok=True)
+        for n, rel in enumerate(gone):
+            try:
+                os.rename(final / rel, aside / f"gone-{n}")
+            except FileNotFoundError:
+                pass
             folders.update((final / rel).parents)
         for folder in sorted((f for f in folders if final in f.parents), key=lambda f: -len(f.parts)):
             try:
