@@ -55,7 +55,7 @@ from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 9
+CACHE_VERSION = 10
 #: Letters per search shard: a change re-indexes one shard, not the whole edition. Pagefind takes
 #: about 0.9 s and 100 MB for 500 pages, 0.45 s and 57 MB for 250; the browser merges the shards.
 SHARD_SIZE = 250
@@ -186,6 +186,7 @@ class Cache:
     exports: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict)  # export -> (key of its input, its files)
     export_state: dict[str, object] = field(default_factory=dict)   # export -> what it noted for reuse
     appendix: tuple[str, str] = ("", "")                       # (lists key, the text edition's registers appendix)
+    text_layout: dict[str, tuple[int, int]] = field(default_factory=dict)   # letter id -> its place in edition.txt
 
 
 def _global_key(config: Config) -> str:
@@ -435,22 +436,44 @@ def text_letter(letter: Letter, parts: dict[str, str], width: int = 72) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def text_edition(corpus: Corpus, config: Config, text: Output, reporter: Reporter, appendix: str) -> None:
-    """The whole edition in one file: introduction, every letter, the registers as an appendix."""
+def text_edition(corpus: Corpus, config: Config, text: Output, reporter: Reporter, appendix: str,
+                 layout: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The whole edition in one file: introduction, every letter, the registers as an appendix.
+
+    In a rebuild, a letter whose text file did not change is copied from the previous edition.txt,
+    where `layout` (letter id -> offset, length, as the previous build wrote it) says it is,
+    instead of being read from its file. Returns the layout of the new file."""
     from . import render
     from .tei import NS
 
-    with open(text.path("edition.txt"), "w", encoding="utf-8") as out:
-        out.write(f"{config.title}\n{'=' * len(config.title)}\n\n")
-        if corpus.edition is not None:
-            body = corpus.edition.root.find("tei:text/tei:body", NS)
-            out.write(render.render_text(body, reporter=reporter, source=corpus.edition).rstrip("\n") + "\n")
-        for letter in corpus.letters:
-            out.write("\n" + "-" * 72 + "\n\n")
-            with open(text.source(f"{letter.id}.txt"), encoding="utf-8") as fh:
-                out.write(fh.read())
-        out.write(appendix)
+    head = f"{config.title}\n{'=' * len(config.title)}\n\n"
+    if corpus.edition is not None:
+        body = corpus.edition.root.find("tei:text/tei:body", NS)
+        head += render.render_text(body, reporter=reporter, source=corpus.edition).rstrip("\n") + "\n"
+    separator = ("\n" + "-" * 72 + "\n\n").encode("utf-8")
+    before = open(text.source("edition.txt"), "rb") if layout and "edition.txt" in text.known else None
+    placed: dict[str, tuple[int, int]] = {}
+    try:
+        with open(text.path("edition.txt"), "wb") as out:
+            out.write(head.encode("utf-8"))
+            for letter in corpus.letters:
+                out.write(separator)
+                rel, data = f"{letter.id}.txt", None
+                where = layout.get(letter.id) if before is not None and rel not in text.written else None
+                if where is not None:
+                    before.seek(where[0])
+                    data = before.read(where[1])
+                if data is None or len(data) != where[1]:
+                    with open(text.source(rel), "rb") as fh:
+                        data = fh.read()
+                placed[letter.id] = (out.tell(), len(data))
+                out.write(data)
+            out.write(appendix.encode("utf-8"))
+    finally:
+        if before is not None:
+            before.close()
     text.record("edition.txt")
+    return placed
 
 
 def registers_appendix(corpus: Corpus) -> str:
@@ -746,7 +769,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         # the registers' appendix shows the corpus model only: reused while it is unchanged
         if cache.appendix[0] != lists_key:
             cache.appendix = (lists_key, registers_appendix(corpus))
-        text_edition(corpus, config, text, reporter, cache.appendix[1])
+        previous_layout = cache.text_layout
+        cache.text_layout = text_edition(corpus, config, text, reporter, cache.appendix[1], previous_layout)
         lap("render text edition", with_cpu=True)
 
         progress("indexing for search")
@@ -798,6 +822,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         else:
             # pages and search shards were not put in place: the next build must not think they were
             cache.pages, cache.shards, cache.page_digests = previous_keys, previous_shards, previous_page_digests
+        if "text" not in names:
+            cache.text_layout = previous_layout          # the text edition was not put in place
         _save_cache(cache_dir, cache)
         (cache_dir / COMMITTING).unlink()
         _prune(cache_dir, {s.digest for _, s in stamps}, previous_digests)
