@@ -588,12 +588,53 @@ class Archive:
             if self.error is None:
                 try:
                     if item[1] is None:
-                        for name in item[0]:
-                            self._copy(name)
+                        self._copy_all(item[0])
                     else:
                         self.zip.writestr(self._info(item[0]), item[1])
                 except BaseException as exc:     # handed to the caller by add() or close()
                     self.error = exc
+
+    def _reused_info(self, old: zipfile.ZipInfo) -> tuple[zipfile.ZipInfo, bytes]:
+        """The new member for a member copied from the previous archive, and its local header."""
+        info = self._info(old.filename)
+        info.CRC, info.compress_size, info.file_size = old.CRC, old.compress_size, old.file_size
+        return info, info.FileHeader(info.file_size * 1.05 > zipfile.ZIP64_LIMIT)
+
+    def _copy_all(self, names: tuple[str, ...]) -> None:
+        """Copy these members of the previous archive: runs of members that lie one after the other
+        there, under the very headers this archive gives them, are copied as one block of bytes."""
+        fp, zf = self.previous.fp, self.zip
+        i = 0
+        while i < len(names):
+            run = []
+            end = None
+            for name in names[i:]:
+                old = self.previous.getinfo(name)
+                if end is not None and old.header_offset != end:
+                    break
+                info, header = self._reused_info(old)
+                run.append((old, info, header))
+                end = old.header_offset + len(header) + old.compress_size
+            start = run[0][0].header_offset
+            fp.seek(start)
+            block = fp.read(end - start)
+            if len(block) == end - start and all(
+                    block[old.header_offset - start:old.header_offset - start + len(header)] == header
+                    for old, _, header in run):
+                base = zf.fp.tell()
+                for old, info, _ in run:
+                    info.header_offset = base + old.header_offset - start
+                    zf._writecheck(info)
+                zf._didModify = True
+                zf.fp.write(block)
+                zf.start_dir = zf.fp.tell()
+                for _, info, _ in run:
+                    zf.filelist.append(info)
+                    zf.NameToInfo[info.filename] = info
+            else:                                   # headers differ (another date, another writer): one by one
+                for old, _, _ in run:
+                    self._copy(old.filename)
+            i += len(run)
 
     def _copy(self, name: str) -> None:
         """Write the previous archive's member `name` without decompressing it: the header is made
@@ -605,14 +646,13 @@ class Archive:
         skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
         fp.seek(old.header_offset + zipfile.sizeFileHeader + skip)
         data = fp.read(old.compress_size)
-        info = self._info(name)
-        info.CRC, info.compress_size, info.file_size = old.CRC, old.compress_size, old.file_size
+        info, header = self._reused_info(old)
         # what ZipFile._open_to_write and _ZipWriteFile.close do for a member written whole
         zf = self.zip
         info.header_offset = zf.fp.tell()
         zf._writecheck(info)
         zf._didModify = True
-        zf.fp.write(info.FileHeader(info.file_size * 1.05 > zipfile.ZIP64_LIMIT))
+        zf.fp.write(header)
         zf.fp.write(data)
         zf.start_dir = zf.fp.tell()
         zf.filelist.append(info)
