@@ -138,12 +138,13 @@ class Corpus:
 
     def __post_init__(self) -> None:
         self.letter_index = {l.id: l for l in self.letters}
+        self._entry_index: dict[str, Entry] = {}
+        for entries in self.entries.values():              # the first register wins, as it always did
+            for xml_id, entry in entries.items():
+                self._entry_index.setdefault(xml_id, entry)
 
     def entry(self, xml_id: str) -> Entry | None:
-        for entries in self.entries.values():
-            if xml_id in entries:
-                return entries[xml_id]
-        return None
+        return self._entry_index.get(xml_id)
 
     def letter(self, xml_id: str) -> Letter | None:
         return self.letter_index.get(xml_id)

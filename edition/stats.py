@@ -33,7 +33,9 @@ def compute(corpus: Corpus) -> Stats:
     main_directions = [d for d, _ in sorted(directions.items(), key=lambda kv: (-kv[1], kv[0]))]
     by_year: dict[str, dict[str, int]] = {}
     for letter in corpus.letters:
-        year = by_year.setdefault(letter.year or "undated", {d: 0 for d in main_directions})
+        year = by_year.get(letter.year or "undated")
+        if year is None:                       # (made once per year, not once per letter)
+            year = by_year[letter.year or "undated"] = dict.fromkeys(main_directions, 0)
         year[_direction(letter)] += 1
     registers = {}
     for kind in REGISTER_KINDS:
