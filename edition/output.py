@@ -148,7 +148,14 @@ class Output:
             return
         # The files replaced or gone are moved aside (for the caller to delete later), not deleted:
         # freeing a large file's blocks (the EPUB, the teiCorpus) would keep the commit waiting.
-        aside.mkdir(parents=True, exist_ok=True)
+        def set_aside(path: Path, name: str) -> None:
+            if not aside.is_dir():
+                aside.mkdir(parents=True)
+            try:
+                os.rename(path, aside / name)
+            except FileNotFoundError:
+                pass
+
         made: set[Path] = set()
         for n, rel in enumerate(sorted(self.written)):
             target = final / rel
@@ -156,18 +163,12 @@ class Output:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
             if rel in self.known:
-                try:
-                    os.rename(target, aside / f"{n}")
-                except FileNotFoundError:
-                    pass
+                set_aside(target, str(n))
             os.replace(self.folder / rel, target)
         gone = [rel for rel in self.known if rel not in self.files]
         folders: set[Path] = set()
         for n, rel in enumerate(gone):
-            try:
-                os.rename(final / rel, aside / f"gone-{n}")
-            except FileNotFoundError:
-                pass
+            set_aside(final / rel, f"gone-{n}")
             folders.update((final / rel).parents)
         for folder in sorted((f for f in folders if final in f.parents), key=lambda f: -len(f.parts)):
             try:
