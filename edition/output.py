@@ -6,12 +6,13 @@ with another output); the files that stay as they were remain in the previous ou
 and are only noted (`keep`). `files` lists the whole new output, path -> (size, SHA-256), for
 manifests; `source(rel)` says where a file of the new output is to be read meanwhile.
 
-`commit(final)` then puts the new output in place, once everything succeeded:
+`commit(final, aside)` then puts the new output in place, once everything succeeded:
 
 - a first (or `--full`) build: the staging folder replaces the previous folder whole (the previous
-  folder is set aside and deleted later);
-- a rebuild: each new file is renamed over the old one and files no longer made are deleted; the
-  rest is not touched, so a rebuild after one correction costs what the correction changed.
+  folder goes to `aside`, for the caller to delete later);
+- a rebuild: each new file is renamed into the folder, the file it replaces and the files no
+  longer made go to `aside`; the rest is not touched, so a rebuild after one correction costs what
+  the correction changed.
 
 Until `commit`, the previous output is intact: a failed build changes nothing. The caller notes
 that a commit is under way (`edition.build` keeps a marker beside its cache), so that an
@@ -29,6 +30,8 @@ Entry = tuple[int, str]          # (size, SHA-256 as hex)
 
 
 class Output:
+    """One output folder of a build: what this build wrote (in staging) over what it keeps."""
+
     def __init__(self, folder: Path, previous: Path | None = None, known: dict[str, Entry] | None = None):
         """`folder`: the staging folder. `previous`: the output being changed (None: made whole);
         `known`: its files as the previous build recorded them."""
