@@ -11,11 +11,12 @@
                                 oai-pmh.xml, edition.marc.xml, edition.mods.xml, edition.epub, data/
 
 The payload is hard-linked (or copied) into the bag from where it already is: the built
-outputs from their folders (`ctx.built`), the other exports from the export folder (exports
-that were not made in this run are made in a scratch folder beside it first). The manifests
-are written as the payload is linked, each file read once from disk for its checksums, so the
-bag never holds the edition in memory. Everything is listed in sorted order, so the bag is the
-same every time. The Bagging-Date is the date of
+outputs (`ctx.built`, Output objects or folders), the other exports from the export folder
+(exports that were not made in this run are made in a scratch folder beside it first). Each new
+file is read once from disk for its checksums, so the bag never holds the edition in memory; in
+a rebuild, a payload file the previous bag holds with the same size and SHA-256 is kept, with
+the SHA-512 its manifest gives. Everything is listed in sorted order, so the bag is the same
+every time. The Bagging-Date is the date of
 production (SOURCE_DATE_EPOCH, else the newest revision date of the edition).
 """
 from __future__ import annotations
