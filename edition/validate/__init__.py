@@ -128,8 +128,9 @@ def _ranges(n: int, jobs: int) -> list[tuple[int, int]]:
 
 
 @contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector (reference counting still frees everything)."""
+def gc_paused():
+    """Pause the cyclic garbage collector (reference counting still frees everything): for work that
+    makes or visits many objects and little garbage, which the collector would scan again and again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -226,7 +227,7 @@ class Validator:
             every = sorted(set(absolute).union(wanted or ()), key=_ORDER)
         items = [(doc, p, wanted is None or p in wanted) for doc, p in enumerate(every)]
         borrowed = None
-        with _gc_paused():
+        with gc_paused():
             if wanted is not None and len(items) >= BORROW_THRESHOLD:
                 borrowed = self._borrow_index(every, wanted)
             if borrowed is not None:
