@@ -36,6 +36,20 @@ def _digest(folder: Path) -> dict[str, str]:
             if p.is_file() and p.relative_to(folder).parts[0] in ("html", "text", "export")}
 
 
+def _correct_regest(project: Path, letter_id: str) -> None:
+    letter = project / "tei" / "letters" / f"{letter_id}.xml"
+    text = letter.read_text(encoding="utf-8")
+    start = text.index("<p>", text.index('<div type="regest">'))
+    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
+
+
+def _new_letter(project: Path, date: str) -> None:
+    """A new letter from Tito to Kim, linked into the chronology by `edition new`."""
+    new = CliRunner().invoke(main, ["-C", str(project), "new", "--date", date, "--sender", "tito",
+                                    "--recipient", "kim_il_sung"])
+    assert new.exit_code == 0, new.output
+
+
 def test_build_writes_both_editions(project):
     result = _build(project)
     assert result.exit_code == 0, result.output
@@ -185,10 +199,7 @@ def test_an_incremental_rebuild_equals_a_full_build(project):
     """After an editor corrects one letter, the rebuild redoes only what depends on it,
     and its output is byte for byte what a full build of the same sources gives."""
     assert _build(project).exit_code == 0
-    letter = project / "tei" / "letters" / "tk-007.xml"
-    text = letter.read_text(encoding="utf-8")
-    start = text.index("<p>", text.index('<div type="regest">'))
-    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
+    _correct_regest(project, "tk-007")
     runner = CliRunner()
     rebuild = runner.invoke(main, ["-C", str(project), "build", "--timings"])
     assert rebuild.exit_code == 0, rebuild.output
@@ -217,10 +228,7 @@ def test_a_changed_subtitle_renders_the_neighbours_again(project):
 def test_the_cache_follows_new_fixed_and_broken_documents(project):
     runner = CliRunner()
     assert _build(project).exit_code == 0
-    # a new letter, linked into the chronology by `edition new`
-    new = runner.invoke(main, ["-C", str(project), "new", "--date", "1977-06-01", "--sender", "tito",
-                               "--recipient", "kim_il_sung"])
-    assert new.exit_code == 0, new.output
+    _new_letter(project, "1977-06-01")
     assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
     assert (project / "build" / "html" / "letters" / "tk-025.html").exists()
     # a letter broken, then mended: the broken build stops, the mended one is complete again
@@ -239,10 +247,7 @@ def test_the_cache_follows_new_fixed_and_broken_documents(project):
 def test_a_partial_build_does_not_make_the_next_one_skip_pages(project):
     runner = CliRunner()
     assert _build(project).exit_code == 0
-    letter = project / "tei" / "letters" / "tk-007.xml"
-    text = letter.read_text(encoding="utf-8")
-    start = text.index("<p>", text.index('<div type="regest">'))
-    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
+    _correct_regest(project, "tk-007")
     assert runner.invoke(main, ["-C", str(project), "build", "--format", "text"]).exit_code == 0
     assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
     assert "Corrected." in (project / "build" / "html" / "letters" / "tk-007.html").read_text(encoding="utf-8")
@@ -295,13 +300,6 @@ def test_an_edition_without_letters_builds(tmp_path):
 
 
 # ---------------------------------------------------------------- rebuilds change only what changed
-def _correct_regest(project: Path, letter_id: str) -> None:
-    letter = project / "tei" / "letters" / f"{letter_id}.xml"
-    text = letter.read_text(encoding="utf-8")
-    start = text.index("<p>", text.index('<div type="regest">'))
-    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
-
-
 def _inodes(folder: Path) -> dict[str, int]:
     """The files of the outputs and the cache (not what a build set aside to be deleted), by inode."""
     return {p.relative_to(folder).as_posix(): p.stat().st_ino for p in folder.rglob("*")
@@ -343,9 +341,7 @@ def test_a_rebuild_leaves_the_files_it_does_not_change_where_they_are(project):
 def test_a_removed_letter_leaves_no_file_behind(project):
     runner = CliRunner()
     assert _build(project).exit_code == 0
-    new = runner.invoke(main, ["-C", str(project), "new", "--date", "1979-12-30", "--sender", "tito",
-                               "--recipient", "kim_il_sung"])
-    assert new.exit_code == 0, new.output
+    _new_letter(project, "1979-12-30")
     with_new = _build(project)
     assert with_new.exit_code == 0, with_new.output
     assert (project / "build" / "export" / "bag" / "data" / "html" / "letters" / "tk-025.html").exists()
