@@ -1073,40 +1073,38 @@ def _idnos(entry: _Entry, indent: str) -> list[str]:
             if t in entry.info]
 
 
+def _named_entry(e: _Entry, element: str, name_element: str, details: list[str], name_attrs: str = "") -> str:
+    """A register entry with main and variant names, its own `details` lines, authority ids and a note."""
+    i = " " * 10
+    out = [f'        <{element} xml:id="{e.id}">\n',
+           f'{i}<{name_element} type="main"{name_attrs}>{escape(e.name)}</{name_element}>\n']
+    out += [f'{i}<{name_element} type="variant">{escape(v)}</{name_element}>\n' for v in e.variants]
+    out += details
+    out += _idnos(e, i)
+    out += [f"{i}<note>{escape(e.info['note'])}</note>\n", f"        </{element}>\n"]
+    return "".join(out)
+
+
 def _person_xml(e: _Entry) -> str:
     i = " " * 10
-    out = [f'        <person xml:id="{e.id}">\n', f'{i}<persName type="main">{escape(e.name)}</persName>\n']
-    out += [f'{i}<persName type="variant">{escape(v)}</persName>\n' for v in e.variants]
     cert = f' cert="{e.info["life_cert"]}"' if "life_cert" in e.info else ""
-    if "birth" in e.info:
-        out += [f'{i}<birth when="{e.info["birth"]}"{cert}/>\n', f'{i}<death when="{e.info["death"]}"{cert}/>\n']
-    out.append(f"{i}<occupation>{escape(e.info['occupation'])}</occupation>\n")
-    out += _idnos(e, i)
-    out += [f"{i}<note>{escape(e.info['note'])}</note>\n", "        </person>\n"]
-    return "".join(out)
+    details = [f'{i}<birth when="{e.info["birth"]}"{cert}/>\n', f'{i}<death when="{e.info["death"]}"{cert}/>\n'] \
+        if "birth" in e.info else []
+    details.append(f"{i}<occupation>{escape(e.info['occupation'])}</occupation>\n")
+    return _named_entry(e, "person", "persName", details)
 
 
 def _place_xml(e: _Entry) -> str:
     i = " " * 10
-    out = [f'        <place xml:id="{e.id}">\n', f'{i}<placeName type="main">{escape(e.name)}</placeName>\n']
-    out += [f'{i}<placeName type="variant">{escape(v)}</placeName>\n' for v in e.variants]
-    if "country" in e.info:
-        out.append(f"{i}<country>{escape(e.info['country'].name)}</country>\n")
+    details = [f"{i}<country>{escape(e.info['country'].name)}</country>\n"] if "country" in e.info else []
     cert = f' cert="{e.info["geo_cert"]}"' if "geo_cert" in e.info else ""
-    out.append(f"{i}<location>\n{i}  <geo{cert}>{e.info['geo']}</geo>\n{i}</location>\n")
-    out += _idnos(e, i)
-    out += [f"{i}<note>{escape(e.info['note'])}</note>\n", "        </place>\n"]
-    return "".join(out)
+    details.append(f"{i}<location>\n{i}  <geo{cert}>{e.info['geo']}</geo>\n{i}</location>\n")
+    return _named_entry(e, "place", "placeName", details)
 
 
 def _org_xml(e: _Entry) -> str:
-    i = " " * 10
     dates = "".join(f' {a}="{e.info[a]}"' for a in ("from", "to", "cert") if a in e.info)
-    out = [f'        <org xml:id="{e.id}">\n', f'{i}<orgName type="main"{dates}>{escape(e.name)}</orgName>\n']
-    out += [f'{i}<orgName type="variant">{escape(v)}</orgName>\n' for v in e.variants]
-    out += _idnos(e, i)
-    out += [f"{i}<note>{escape(e.info['note'])}</note>\n", "        </org>\n"]
-    return "".join(out)
+    return _named_entry(e, "org", "orgName", [], dates)
 
 
 def _event_xml(e: _Entry) -> str:
