@@ -105,7 +105,6 @@ def _init_gather(odd: Path, cache: Path) -> None:
 def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path, DocStamp, DocResult]]:
     """Read, check, model and render each (number, path): one parse per document."""
     from .export._common import newest_revision
-    from .validate.schematron import check as schematron_check
 
     checker, cache = _GATHER
     out = []
@@ -129,8 +128,7 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
             reporter.error(exc.code, exc.message, path, exc.line, exc.column, exc.hint)
             out.append((path, stamp, DocResult(path, reporter.diagnostics, index, None)))
             continue
-        checker.relaxng.check(source, reporter)
-        schematron_check(checker.schematron, source, reporter)
+        checker.check_document(source, reporter)
         index.add(source, doc)
         record = read_document(source)
         stamp = replace(stamp, revised=newest_revision(source.root),
@@ -656,7 +654,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
 
     # 2. corpus checks
     integrity.check(cache.index, reporter)
-    if SchemaFiles(config.odd).stale():
+    schema = load_schema(config.odd)
+    if SchemaFiles(config.odd).stale(schema):
         reporter.warning("schema.stale", "the generated schema differs from the ODD", config.odd, 1, 1,
                          hint="run `edition schema` to regenerate it")
     left_out: list[Path] = []
@@ -678,7 +677,6 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     del records, kept_records
     lap("corpus checks")
 
-    schema = load_schema(config.odd)
     site = Site(corpus, config, schema, reporter,
                 fragments=lambda letter: _load_parts(fragments, digests[letter.id]))
     config.build.mkdir(parents=True, exist_ok=True)

@@ -510,13 +510,14 @@ class SchemaFiles:
     def sch(self) -> Path:
         return self.odd.with_suffix(".sch")
 
-    def generated(self) -> dict[Path, bytes]:
-        schema = load(self.odd)
+    def generated(self, schema: Schema | None = None) -> dict[Path, bytes]:
+        """The compiled files, from the ODD (or from `schema`, where the caller has loaded it already)."""
+        schema = schema or load(self.odd)
         return {self.rng: serialize(to_relaxng(schema)), self.sch: serialize(to_schematron(schema))}
 
-    def stale(self) -> list[Path]:
-        """Generated files that differ from what the ODD compiles to now."""
-        return [p for p, data in self.generated().items() if not p.exists() or p.read_bytes() != data]
+    def stale(self, schema: Schema | None = None) -> list[Path]:
+        """Generated files that differ from what the ODD compiles to now (`schema`: the ODD, loaded)."""
+        return [p for p, data in self.generated(schema).items() if not p.exists() or p.read_bytes() != data]
 
     def write(self) -> list[Path]:
         """Write the generated files that changed; return them."""

@@ -48,7 +48,6 @@ from .schematron import Schematron, check as schematron_check
 @dataclass
 class Result:
     files: list[Path]          # the files that were checked (and reported on)
-    documents: int             # documents the corpus checks took into account
 
 
 #: How paths are ordered: as pathlib orders them (on POSIX, by their parts), but by a key
@@ -161,10 +160,14 @@ class Checker:
                     reporter.error(exc.code, exc.message, path, exc.line, exc.column, exc.hint)
                 continue
             if wanted:
-                self.relaxng.check(source, reporter)
-                schematron_check(self.schematron, source, reporter)
+                self.check_document(source, reporter)
             index.add(source, doc)
         return reporter.diagnostics, index
+
+    def check_document(self, source, reporter: Reporter) -> None:
+        """The layers after well-formedness, for one parsed document: RELAX NG, then Schematron."""
+        self.relaxng.check(source, reporter)
+        schematron_check(self.schematron, source, reporter)
 
 
 # ------------------------------------------------------------------ the workers
@@ -202,7 +205,6 @@ class Validator:
         self.config = config
         self.schema_files = SchemaFiles(config.odd)
         self.checker = Checker(config.odd)
-        self.schema = self.checker.schema
 
     def run(self, paths: list[Path] | None, reporter: Reporter, jobs: int | None = None) -> Result:
         """Check `paths` (default: the whole tei/ folder) against every layer; report into `reporter`.
@@ -234,7 +236,7 @@ class Validator:
                 borrowed, items = borrowed
             jobs = jobs or (default_jobs() if len(items) >= POOL_THRESHOLD else 1)
             if jobs <= 1:
-                stale = self.schema_files.stale()
+                stale = self.schema_files.stale(self.checker.schema)
                 diagnostics, index = self.checker.check(items, reporter.root)
                 reporter.diagnostics.extend(diagnostics)
             else:
@@ -246,7 +248,7 @@ class Validator:
             if stale:
                 reporter.warning("schema.stale", "the generated schema differs from the ODD", self.config.odd, 1, 1,
                                  hint="run `edition schema` to regenerate it")
-        return Result(every if wanted is None else sorted(wanted, key=_ORDER), len(every))
+        return Result(every if wanted is None else sorted(wanted, key=_ORDER))
 
     def _borrow_index(self, every: list[Path], wanted: set[Path]):
         """For some files of a large edition: the corpus index of the other documents from the last
@@ -295,7 +297,7 @@ class Validator:
         with ProcessPoolExecutor(max(1, min(jobs, len(ranges))), mp_context=context,
                                  initializer=_init_worker, initargs=initargs) as pool:
             results = pool.map(_check_range, *zip(*ranges))     # forks the workers and gives them all the tasks
-            stale = self.schema_files.stale()                   # meanwhile, here
+            stale = self.schema_files.stale(self.checker.schema)      # meanwhile, here
             # merged as they arrive, in document order, while the workers check the later ranges
             for diagnostics, packed in results:
                 reporter.diagnostics.extend(diagnostics)
