@@ -22,7 +22,6 @@ from pathlib import Path
 
 from .synth import synthesize
 
-PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _size(pid: int) -> tuple[str, str]:

@@ -359,17 +359,15 @@ class Writer:
 
     site: Site
     corpus: Corpus
-    fragments: Path
     html: Output
     text: Output
-    digests: dict[str, str] = field(default_factory=dict)
 
     def write_letters(self, letter_ids: list[str]) -> list[tuple[str, str, Entry, bool]]:
         """Render these letters; return (output, path, entry, written) for each file."""
         made = []
         for letter_id in letter_ids:
             letter = self.corpus.letter_index[letter_id]
-            parts = _load_parts(self.fragments, self.digests[letter.id])
+            parts = self.site.parts(letter)             # as phase 1 rendered them
             for name, out, rel, text in (
                     ("html", self.html, f"letters/{letter_id}.html", self.site.letter_page(letter, parts)),
                     ("text", self.text, f"{letter_id}.txt", text_letter(letter, parts))):
@@ -437,7 +435,7 @@ def text_edition(corpus: Corpus, config: Config, text: Output, reporter: Reporte
     before = open(text.source("edition.txt"), "rb") if layout and "edition.txt" in text.known else None
     placed: dict[str, tuple[int, int]] = {}
     try:
-        with open(text.path("edition.txt"), "wb") as out:
+        with open(text.new_file("edition.txt"), "wb") as out:
             out.write(head.encode("utf-8"))
             for letter in corpus.letters:
                 out.write(separator)
@@ -708,7 +706,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         letter_keys = dict(page_keys)
         result.changed = changed
         global _WRITE
-        _WRITE = Writer(site, corpus, fragments, html, text, digests)
+        _WRITE = Writer(site, corpus, html, text)
         # the lists and registers show the corpus model only (no letter's body): an unchanged model reuses them
         reused = same_model and bool(cache.lists) and all([html.keep(rel) for rel in cache.lists])
         page_keys[":lists"] = lists_key
@@ -768,7 +766,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
 
             progress("exporting")
             built = {"html": html, "text": text}
-            inputs = _export_keys(config, corpus, stamps, lists_key, letter_keys, left_out)
+            inputs = _export_keys(corpus, stamps, lists_key, letter_keys, left_out)
             make = lambda out: export_context(corpus, config, schema, reporter, built, out, digests, fragments,  # noqa: E731
                                               left_out, kept)
             if export_names:
@@ -824,7 +822,7 @@ def _note_written(outputs: dict[str, Output], made: list[tuple[str, str, Entry, 
             outputs[name].written.add(rel)
 
 
-def _export_keys(config: Config, corpus: Corpus, stamps: list[tuple[Path, DocStamp]], lists_key: str,
+def _export_keys(corpus: Corpus, stamps: list[tuple[Path, DocStamp]], lists_key: str,
                  letter_keys: dict[str, str], left_out: list[Path]) -> dict[str, str]:
     """A key of what each export reads, where the build can tell: an export whose key did not change
     is kept as it is. The metadata exports read the corpus model and the documents' headers; the TEI

@@ -57,7 +57,7 @@ class Output:
         if self.known.get(rel) == entry:
             self.files[rel] = entry
             return
-        self._new(rel).write_bytes(data)
+        self.new_file(rel).write_bytes(data)
         self.files[rel] = entry
         self.written.add(rel)
 
@@ -67,7 +67,7 @@ class Output:
     def write_pieces(self, rel: str, pieces: Iterable[str]) -> None:
         """Write a text given in pieces (UTF-8), each as it comes, so the whole is never held at once."""
         digest, size = hashlib.sha256(), 0
-        with open(self._new(rel), "wb") as fh:
+        with open(self.new_file(rel), "wb") as fh:
             def flush(batch: list[str]) -> None:
                 nonlocal size
                 data = "".join(batch).encode("utf-8")
@@ -84,22 +84,13 @@ class Output:
             flush(batch)
         self.record(rel, (size, digest.hexdigest()))
 
-    def _new(self, rel: str) -> Path:
-        """The staging path of `rel`, with no file at it."""
+    def new_file(self, rel: str) -> Path:
+        """The staging path of `rel`, with no file at it, for a tool that writes the file itself (then
+        `record(rel)`): never written in place, so a file that shares its inode (the bag links the
+        exports) never changes."""
         target = self._target(rel)
         target.unlink(missing_ok=True)
         return target
-
-    def copy(self, rel: str, source: Path, sha256: str | None = None) -> None:
-        """Put an existing file at `rel`: a hard link where the file system allows, else a copy.
-        `sha256` spares reading it where the caller knows it."""
-        target = self._new(rel)
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
-        self.files[rel] = (target.stat().st_size, sha256 or sha256_of(target))
-        self.written.add(rel)
 
     def path(self, rel: str) -> Path:
         """Where `rel` is (or will be) in the staging folder, for tools that write files themselves."""

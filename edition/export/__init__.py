@@ -26,14 +26,13 @@ dates of production come from SOURCE_DATE_EPOCH or the edition's revision histor
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..diagnostics import ERROR
-from ..output import Output
+from ..output import Output, sha256_of
 from ._common import ExportContext, ExportError, Rendered, json_text
 from .bag import export_bag
 from .cmif import export_cmif
@@ -44,7 +43,7 @@ from .mods import export_mods
 from .oai_pmh import export_oai_pmh
 from .tei import export_tei
 
-__all__ = ["EXPORTERS", "MANIFEST", "ExportContext", "ExportError", "Rendered", "export", "manifest", "update"]
+__all__ = ["EXPORTERS", "MANIFEST", "ExportContext", "ExportError", "Rendered", "export", "update"]
 
 Exporter = Callable[[ExportContext], None]
 
@@ -101,11 +100,6 @@ def _manifest_text(files: dict[str, tuple[int, str]]) -> Iterator[str]:
     yield "]\n}\n" if separator == "\n" else "\n  ]\n}\n"
 
 
-def manifest(files: dict[str, tuple[int, str]]) -> bytes:
-    """{"version": 1, "files": [{"path", "sha256", "size"}, ...]} sorted by path, from {path: (size, sha256)}."""
-    return "".join(_manifest_text(files)).encode("utf-8")
-
-
 def _write_manifest(path: Path, files: dict[str, tuple[int, str]]) -> None:
     partial = path.with_name(f".{path.name}.part")     # a new file renamed over the old: never written in place
     with open(partial, "w", encoding="utf-8", newline="\n") as fh:
@@ -125,8 +119,7 @@ def export(ctx: ExportContext, names: list[str] | None = None) -> None:
     for name in EXPORTERS:
         if names is None or name in names:
             run(ctx, name)
-    _write_manifest(ctx.out.path(MANIFEST), ctx.out.files)
-    ctx.out.record(MANIFEST)
+    ctx.out.write_pieces(MANIFEST, _manifest_text(ctx.out.files))
 
 
 def update(folder: Path, make_ctx: Callable[[Output], ExportContext], names: list[str] | None) -> list[str]:
@@ -169,7 +162,6 @@ def update(folder: Path, make_ctx: Callable[[Output], ExportContext], names: lis
         if rel in made:                                 # just made: its checksum is known
             files[rel] = made[rel]
         else:
-            with open(path, "rb") as fh:
-                files[rel] = (path.stat().st_size, hashlib.file_digest(fh, "sha256").hexdigest())
+            files[rel] = (path.stat().st_size, sha256_of(path))
     _write_manifest(folder / MANIFEST, files)
     return tops

@@ -188,8 +188,8 @@ class ExportContext:
     """What an exporter gets: the corpus, the configuration, the schema, the reporter, the built outputs, its output.
 
     `built` maps a built output ("html", "text") to the folder it was written to; the bag takes its
-    files from there. `out` is the export folder: exporters write into it (`out.write`, `out.copy`,
-    or `out.path` + `out.record` for a file they stream themselves). `admin_email` is the OAI-PMH
+    files from there. `out` is the export folder: exporters write into it (`out.write`, `out.write_pieces`,
+    or `out.new_file` + `out.record` for a file they stream themselves). `admin_email` is the OAI-PMH
     repository's contact (the project has none in its data). `rendered(letter_id, resolve)` gives a
     letter's regest and commentary as the renderer made them, links resolved by `resolve`; without
     it the exports parse and render the letter themselves.
@@ -218,7 +218,6 @@ class ExportContext:
     #: The documents (path -> SHA-256 of its bytes) and the newest revision date, as the build read them
     #: (then the exports need not look for them again); None outside a build.
     documents: dict[Path, str] | None = field(default=None, repr=False)
-    previous_documents: dict[str, str] = field(default_factory=dict, repr=False)   # str(path) -> SHA-256, last build
     _read: _Read = field(default_factory=_Read, init=False, repr=False)
 
     def into(self, out: Output) -> ExportContext:
@@ -474,19 +473,11 @@ def write_around(fh: BinaryIO, root: etree._Element, parent: etree._Element, rec
     fh.write(tail)
 
 
-def new_file(out: Output, rel: str) -> Path:
-    """Where to write `rel` in `out` oneself (then `out.record(rel)`): a path with no file at it, so that
-    a file written in place never changes another that shares its inode (the bag links the exports)."""
-    path = out.path(rel)
-    path.unlink(missing_ok=True)
-    return path
-
-
 def write_streamed(out: Output, rel: str, root: etree._Element, parent: etree._Element,
                    records: Iterable[etree._Element], pis: tuple[str, ...] = ()) -> None:
     """Write the document `root` (indented, as `xml_bytes` writes it) at `rel`, with `records` streamed in
     as the children of `parent` (see `write_around`)."""
-    with open(new_file(out, rel), "wb") as fh:
+    with open(out.new_file(rel), "wb") as fh:
         write_around(fh, root, parent, records, lambda r: xml_bytes(r, pis), indent=True)
     out.record(rel)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..corpus import REGISTER_KINDS, Entry, Letter, Party
-from ._common import AUTHORITY_URIS, ExportContext, json_text, new_file
+from ._common import AUTHORITY_URIS, ExportContext, json_text
 
 FOLDER = "data"
 VERSION = 1
@@ -112,7 +112,7 @@ def _dump(doc: dict) -> bytes:
 def _write_list(ctx: ExportContext, rel: str, envelope: dict, key: str, items: Iterable[dict]) -> None:
     """Write `envelope` with `items` as its list `key` (the envelope's last member), one item at a time;
     the same bytes as `_dump`."""
-    with open(new_file(ctx.out, rel), "wb") as fh:
+    with open(ctx.out.new_file(rel), "wb") as fh:
         fh.write(json_text(envelope)[:-2].encode("utf-8"))           # without "\n}"
         fh.write(f",\n  {json_text(key)}: [".encode("utf-8"))
         separator = b"\n    "

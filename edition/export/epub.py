@@ -29,7 +29,7 @@ from .. import render
 from ..corpus import AUTHORITIES, LINK_LABELS, REGISTER_KINDS, Entry, Letter
 from ..scaffold import human_date
 from ..tei import NS, XML_LANG, read_xml
-from ._common import AUTHORITY_URIS, Archive, ExportContext, new_file, text_of, write_around
+from ._common import AUTHORITY_URIS, Archive, ExportContext, text_of, write_around
 
 FILE = "edition.epub"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -157,7 +157,7 @@ class Book:
         self.ctx = ctx
         self.info = ctx.edition()
         self.language = self.info.languages[0]
-        self.letters = {l.id: l for l in ctx.corpus.letters}
+        self.letters = ctx.corpus.letter_index
         self.categories = ctx.categories()
         self.toc_sections: list[tuple[str, str]] = []
         self.hrefs = {entry.id: f"{kind}.xhtml#{entry.id}"
@@ -178,15 +178,10 @@ class Book:
         """The letter's regest and commentary as HTML, links pointing into the book."""
         if self.ctx.rendered is not None:
             return self.ctx.rendered(letter.id, self.href)
-        source = read_xml(letter.path)
-        body = source.root.find("tei:text/tei:body", NS)
-        out: dict[str, str] = {}
-        for div in body.iterfind("tei:div", NS) if body is not None else ():
-            kind = div.get("type")
-            if kind in PARTS and kind not in out:
-                out[kind] = render.render_html(div, resolve=self.href, reporter=self.ctx.reporter, source=source,
-                                               heading_level=2, id_prefix=f"{kind}-").fragment
-        return out
+        from ..site import letter_fragments
+
+        fragments = letter_fragments(read_xml(letter.path), self.ctx.reporter)
+        return {k: render.fill_links(v, self.href) for k, v in fragments.items() if k in PARTS}
 
     # ------------------------------------------------------------ pages
     def title_page(self) -> bytes:
@@ -449,7 +444,7 @@ def _dates(entry: Entry) -> str:
 def export_epub(ctx: ExportContext) -> None:
     book = Book(ctx)
     previous = ctx.out.source(FILE) if FILE in ctx.out.known else None
-    with Archive(new_file(ctx.out, FILE), ctx.produced, stored=frozenset({"mimetype"}), previous=previous,
+    with Archive(ctx.out.new_file(FILE), ctx.produced, stored=frozenset({"mimetype"}), previous=previous,
                  previous_keys=ctx.previous_state.get("epub")) as archive:
         book.write(archive)
     ctx.state["epub"] = archive.keys

@@ -23,7 +23,7 @@ from lxml import etree
 
 from ..odd import SchemaFiles
 from ..tei import NS, RNG_NS, SCH_NS, TEI_NS, XML_ID, XML_LANG, read_xml, tei
-from ._common import XML_DECLARATION, ExportContext, new_file, relative_href, root_element_bytes
+from ._common import XML_DECLARATION, ExportContext, relative_href, root_element_bytes
 
 FOLDER = "tei"
 CORPUS_FILE = f"{FOLDER}/corpus.xml"
@@ -233,7 +233,7 @@ def export_tei(ctx: ExportContext) -> None:
     ctx.state["tei"] = noted = {}
     before = open(out.source(CORPUS_FILE), "rb") if CORPUS_FILE in out.known else None
     try:
-        with open(new_file(out, CORPUS_FILE), "wb") as corpus:
+        with open(out.new_file(CORPUS_FILE), "wb") as corpus:
             corpus.write(head)
             for i, path in enumerate(members):
                 target = f"{FOLDER}/{_relative(ctx, path)}"
