@@ -9,7 +9,8 @@
         <teiCorpus>: a header for the edition as a whole, then the edition document, the
         registers and the letters in order of date, each member copied as it stands in its
         source. It is valid against the project schema (teiCorpus is one of its start elements)
-        and against tei_all. It is written one member at a time; no member is parsed for it.
+        and against tei_all. It is written one member at a time; a member is parsed only where it
+        cannot be cut out of its file.
 """
 from __future__ import annotations
 
@@ -178,7 +179,7 @@ def _relative(ctx: ExportContext, path: Path) -> str:
         return path.resolve().relative_to(ctx.corpus.root.resolve()).as_posix()
 
 
-def _corpus_head(ctx: ExportContext, registers: int) -> tuple[bytes, bytes]:
+def _corpus_head(ctx: ExportContext, registers: int, schema: dict[Path, str]) -> tuple[bytes, bytes]:
     """The teiCorpus document up to its first member, and what follows its last member."""
     root = etree.Element(tei("teiCorpus"), nsmap={None: TEI_NS})
     root.set(XML_LANG, ctx.edition().languages[0])
@@ -188,7 +189,7 @@ def _corpus_head(ctx: ExportContext, registers: int) -> tuple[bytes, bytes]:
     header.tail = "\n  "
     pis = [f'<?xml-model href="{relative_href(CORPUS_FILE, target)}" type="application/xml" '
            f'schematypens="{_SCHEMA_TYPES[path.suffix]}"?>\n'
-           for path, target in sorted(_schema_files(ctx).items(), key=lambda item: item[1])
+           for path, target in sorted(schema.items(), key=lambda item: item[1])
            if path.suffix in _SCHEMA_TYPES]
     data = XML_DECLARATION + "".join(pis).encode("utf-8") + etree.tostring(root, encoding="UTF-8")
     end = data.rindex(b"</")
@@ -215,7 +216,7 @@ def export_tei(ctx: ExportContext) -> None:
     """The sources (their schema references pointing to tei/schema/), the schema, and tei/corpus.xml.
 
     The teiCorpus is written one document at a time: each member is the source's root element,
-    copied as it stands in the file, so no document is parsed to make it.
+    copied as it stands in the file (parsed only where it cannot be cut out).
     """
     out = ctx.out
     schema = _schema_files(ctx)
@@ -224,7 +225,7 @@ def export_tei(ctx: ExportContext) -> None:
         out.write(target, path.read_bytes())       # a copy, not a link: the build never shares an inode with a source
     edition, registers, letters = _members(ctx)
     members = edition + registers + letters
-    head, tail = _corpus_head(ctx, len(registers))
+    head, tail = _corpus_head(ctx, len(registers), schema)
     # In a build, a source whose bytes did not change since the previous export keeps its copy, and
     # its member of the teiCorpus is copied from the previous corpus.xml (where the state says it is)
     # instead of being read from the source again.
