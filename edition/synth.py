@@ -37,7 +37,7 @@ from xml.sax.saxutils import escape
 from .config import packaged_odd
 from .diagnostics import EditionError
 from .odd import SchemaFiles
-from .scaffold import human_date
+from .scaffold import human_date, label
 from .tei import TEI_NS
 
 __all__ = ["RegisterSizes", "SynthError", "SynthResult", "register_sizes", "synthesize"]
@@ -364,6 +364,10 @@ _T_BY_KIND = {kind: tuple(t for t in _T_SENTENCES if any(_SLOT_KIND.get(s) == ki
 
 # ---------------------------------------------------------------- the world
 
+#: The element that names an entry of each kind in the letters' prose.
+_NAME_ELEMENT = {"person": "persName", "place": "placeName", "org": "orgName"}
+
+
 @dataclass
 class _Entry:
     kind: str                 # person, place, org, event
@@ -399,7 +403,7 @@ class _Letter:
     forced: list[_Entry] = field(default_factory=list)
 
     def subtitle(self) -> str:
-        return f"{self.sender.name} to {self.recipient.name}, {human_date(self.day.isoformat())}"
+        return label(self.sender.name, self.recipient.name, self.day.isoformat())
 
 
 @dataclass
@@ -781,7 +785,7 @@ class _Prose:
             return f'<rs type="event" ref="#{entry.id}">{entry.prose_xml}</rs>', entry.prose_words
         text = entry.short if entry.id in self.seen else entry.name
         self.seen.add(entry.id)
-        element = {"person": "persName", "place": "placeName", "org": "orgName"}[entry.kind]
+        element = _NAME_ELEMENT[entry.kind]
         cert = ""
         if entry is self.doubtful:
             cert, self.doubtful = ' cert="medium"', None
@@ -930,7 +934,7 @@ _EDITORS = "The tei-edition editorial team"
 
 
 def _full(entry: _Entry) -> str:
-    element = {"person": "persName", "place": "placeName", "org": "orgName"}[entry.kind]
+    element = _NAME_ELEMENT[entry.kind]
     return f'<{element} ref="#{entry.id}">{escape(entry.name)}</{element}>'
 
 
@@ -1154,12 +1158,12 @@ def _edition_xml(world: _World) -> str:
     by_phase: dict[str, list[_Letter]] = {}
     for l in letters:
         by_phase.setdefault(l.phase, []).append(l)
-    for pid, label in world.phases:
+    for pid, phase_label in world.phases:
         items = by_phase.get(pid)
         if not items:
             continue
         a, b = items[0], items[-1]
-        phases.append(f'        <div type="phase" corresp="#{pid}">\n          <head>{escape(label)}</head>\n'
+        phases.append(f'        <div type="phase" corresp="#{pid}">\n          <head>{escape(phase_label)}</head>\n'
                       f"          <p>The phase opens with <ref target=\"#{a.id}\">item {a.n}</ref>, from "
                       f"{_full(a.sender)} to {_full(a.recipient)}, and closes with <ref target=\"#{b.id}\">item "
                       f"{b.n}</ref>; it holds {_items(len(items))}.</p>\n        </div>\n")
