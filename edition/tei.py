@@ -22,7 +22,7 @@ ROOT_ELEMENTS = ("TEI", "teiCorpus")
 
 #: Limits of the safe parser. A document beyond them is reported, not read.
 MAX_BYTES = 20 * 1024 * 1024
-#: libxml2's own depth limit without XML_PARSE_HUGE is 256; we stay below it.
+#: libxml2's own depth limit without XML_PARSE_HUGE (the parser enforces it; the message quotes it).
 MAX_DEPTH = 256
 
 

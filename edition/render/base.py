@@ -459,7 +459,6 @@ class Walker(Generic[Out]):
         self.source = source
         self.heading_level = heading_level
         self.id_prefix = id_prefix
-        self.behaviours = behaviours
         compiled = (_default_rules(self.output) if behaviours is BEHAVIOURS
                     else compile_rules(behaviours, self.output))
         self._rules, self._block_tags = compiled.rules, compiled.block_tags

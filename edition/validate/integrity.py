@@ -30,7 +30,6 @@ REGISTER_KINDS = {
     "event": (),
 }
 _NAME_TO_KIND = {name: kind for kind, names in REGISTER_KINDS.items() for name in names}
-_RS_KIND = {"event": "event", "person": "person", "place": "place", "org": "org"}
 
 #: The attributes the index reads: identifiers and pointers.
 _READ = frozenset((XML_ID, *POINTER_ATTRIBUTES))
@@ -71,9 +70,10 @@ class LetterLinks:
 class CorpusIndex:
     """What the corpus checks need from every document, gathered in one pass per document.
 
-    Documents are numbered by the caller, in the order of their paths, before the work is
-    shared out; the records refer to them by number, which keeps the index small and cheap to
-    send between processes, and merging needs no renumbering.
+    Documents are numbered by the caller before the work is shared out (numbers are unique; a
+    build keeps each path's number from one run to the next); the records refer to them by
+    number, which keeps the index small and cheap to send between processes, and merging needs
+    no renumbering.
     """
 
     paths: dict[int, Path] = field(default_factory=dict)
@@ -171,10 +171,9 @@ class CorpusIndex:
         for letter_id in [k for k, l in self.letters.items() if l.doc in docs]:
             del self.letters[letter_id]
 
-    def add(self, source: Source, doc: int | None = None) -> None:
+    def add(self, source: Source, doc: int) -> None:
         """Gather what the corpus checks need from one document (numbered `doc`)."""
         root = source.root
-        doc = len(self.paths) if doc is None else doc
         self.paths[doc] = source.path
         self.roots[doc] = (root.get(XML_ID), root.sourceline or 1)
         ids, pointers, read, name_of, new_target = self.ids, self.pointers, _READ, _name, _new_target
@@ -349,7 +348,7 @@ def check(index: CorpusIndex, reporter, only: set[Path] | None = None) -> None:
             continue
         if attribute != "ref":
             continue
-        expected = _NAME_TO_KIND.get(element) or (_RS_KIND.get(rs_type or "") if element == "rs" else None)
+        expected = _NAME_TO_KIND.get(element) or (rs_type if element == "rs" and rs_type in REGISTER_KINDS else None)
         actual = targets[0].element
         if expected and actual in REGISTER_KINDS and actual != expected:
             for p in occurrences(key, places):

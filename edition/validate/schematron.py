@@ -134,7 +134,6 @@ class Check:
     test: etree.XPath
     message: list                  # str pieces and ("value-of", XPath) / ("name",) items
     role: str
-    line: int
 
 
 @dataclass
@@ -216,8 +215,7 @@ class Schematron:
                     pieces.append(part.tail or "")
                 role = (c.get("role") or "error").lower()
                 checks.append(Check(kind, self._xpath(f"boolean({c.get('test')})", c), pieces,
-                                    "warning" if role in ("warning", "warn", "info") else "error",
-                                    c.sourceline or 0))
+                                    "warning" if role in ("warning", "warn", "info") else "error"))
             try:
                 matches = [_compile_match(b, self.namespaces) for b in _split_union(r.get("context"))]
             except (etree.XPathSyntaxError, KeyError) as exc:
