@@ -43,6 +43,12 @@ def _correct_regest(project: Path, letter_id: str) -> None:
     letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
 
 
+def _break_letter(project: Path, letter_id: str) -> None:
+    """Make a letter invalid: its correspAction's type becomes one the schema does not know."""
+    letter = project / "tei" / "letters" / f"{letter_id}.xml"
+    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+
+
 def _new_letter(project: Path, date: str) -> None:
     """A new letter from Tito to Kim, linked into the chronology by `edition new`."""
     new = CliRunner().invoke(main, ["-C", str(project), "new", "--date", date, "--sender", "tito",
@@ -91,8 +97,7 @@ def test_two_builds_are_byte_identical(project):
 def test_failed_build_leaves_the_previous_output_intact(project):
     assert _build(project).exit_code == 0
     before = _digest(project / "build")
-    letter = project / "tei" / "letters" / "tk-005.xml"
-    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    _break_letter(project, "tk-005")
     result = _build(project)
     assert result.exit_code == 1
     assert "tk-005.xml" in result.output and "rng.attribute-value" in result.output
@@ -114,8 +119,7 @@ def test_text_edition_keeps_every_word_of_the_regests(project):
 
 
 def test_skip_invalid_leaves_the_document_out_and_says_so(project):
-    letter = project / "tei" / "letters" / "tk-005.xml"
-    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    _break_letter(project, "tk-005")
     result = CliRunner().invoke(main, ["-C", str(project), "build", "--skip-invalid"])
     assert result.exit_code == 0, result.output
     assert "left out (invalid):" in result.output and "tk-005.xml" in result.output
@@ -143,7 +147,6 @@ def test_serve_previews_the_site_on_loopback(project):
     import socket
     import subprocess
     import sys
-    import time
     import urllib.request
 
     assert _build(project).exit_code == 0
@@ -277,8 +280,7 @@ def test_the_build_never_replaces_a_folder_it_did_not_make(project):
 
 
 def test_skip_invalid_shows_why_and_keeps_the_document_out_of_the_exports(project):
-    letter = project / "tei" / "letters" / "tk-005.xml"
-    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    _break_letter(project, "tk-005")
     result = CliRunner().invoke(main, ["-C", str(project), "build", "--skip-invalid"])
     assert result.exit_code == 0, result.output
     assert "rng.attribute-value" in result.output and "document left out" in result.output
@@ -378,7 +380,6 @@ def test_a_failed_rebuild_changes_nothing(project):
 
     before = outputs()
     _correct_regest(project, "tk-007")
-    letter = project / "tei" / "letters" / "tk-009.xml"
-    letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
+    _break_letter(project, "tk-009")
     assert _build(project).exit_code == 1
     assert outputs() == before

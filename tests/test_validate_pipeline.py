@@ -125,15 +125,12 @@ def test_one_file_of_a_built_edition_is_checked_against_the_index_the_build_kept
     """`edition validate FILE` in a large edition borrows the other documents' part of the corpus
     index from the last build, reads again what changed since, and reports what a full read reports."""
     import json
-    import shutil
 
     from click.testing import CliRunner
 
     from edition import build as build_mod
     from edition import validate as validate_mod
     from edition.cli import main
-
-    from conftest import REPO
 
     project = tmp_path / "project"
     project.mkdir()
