@@ -58,7 +58,8 @@ AUTHORITIES: dict[str, Authority] = {
 LINK_LABELS = {"repliesTo": "Answers", "repliedBy": "Answered by", "prev": "Previous item", "next": "Next item"}
 
 
-def _text(el: etree._Element | None) -> str:
+def text_of(el: etree._Element | None) -> str:
+    """An element's text, its whitespace normalized ("" for no element)."""
     return " ".join("".join(el.itertext()).split()) if el is not None else ""
 
 
@@ -146,11 +147,18 @@ class Corpus:
     def entry(self, xml_id: str) -> Entry | None:
         return self._entry_index.get(xml_id)
 
+    def categories(self) -> dict[str, str]:
+        """Category id -> its description, from the edition document's taxonomies."""
+        if self.edition is None:
+            return {}
+        return {c.get(XML_ID): text_of(c.find("tei:catDesc", NS)) for c in self.edition.root.iter(tei("category"))}
+
     def letter(self, xml_id: str) -> Letter | None:
         return self.letter_index.get(xml_id)
 
 
 _PARTY = etree.XPath("tei:persName[1] | tei:orgName[1]", namespaces=NS)
+_PLACE = etree.XPath("tei:placeName[1]", namespaces=NS)
 
 
 def _party(action: etree._Element | None, xpath: etree.XPath = _PARTY) -> Party | None:
@@ -160,7 +168,7 @@ def _party(action: etree._Element | None, xpath: etree.XPath = _PARTY) -> Party 
     if not found:
         return None
     el = found[0]
-    return Party(_text(el), (el.get("ref") or "").lstrip("#") or None, el.get("cert"))
+    return Party(text_of(el), (el.get("ref") or "").lstrip("#") or None, el.get("cert"))
 
 
 def _letter(source: Source) -> Letter:
@@ -169,9 +177,8 @@ def _letter(source: Source) -> Letter:
     corresp = header.find("tei:profileDesc/tei:correspDesc", NS)
     sent = corresp.find("tei:correspAction[@type='sent']", NS)
     received = corresp.find("tei:correspAction[@type='received']", NS)
-    place = sent.find("tei:placeName", NS) if sent is not None else None
     dates = [
-        DateInfo(d.get("when"), d.get("notBefore"), d.get("notAfter"), d.get("type"), d.get("cert"), _text(d))
+        DateInfo(d.get("when"), d.get("notBefore"), d.get("notAfter"), d.get("type"), d.get("cert"), text_of(d))
         for d in (sent.iterfind("tei:date", NS) if sent is not None else [])
     ]
     links = {
@@ -192,23 +199,23 @@ def _letter(source: Source) -> Letter:
     ]
     signature = header.find("tei:fileDesc/tei:sourceDesc/tei:msDesc/tei:msIdentifier/tei:idno[@type='signature']", NS)
     ms = header.find("tei:fileDesc/tei:sourceDesc/tei:msDesc/tei:msIdentifier", NS)
-    source_rows = [(local_name(c.tag), _text(c), c.get("cert")) for c in (ms if ms is not None else []) if isinstance(c.tag, str)]
+    source_rows = [(local_name(c.tag), text_of(c), c.get("cert")) for c in (ms if ms is not None else []) if isinstance(c.tag, str)]
     translations = [(r.get("type") or "link", r.get("target", ""), r.get("cert"))
                     for r in header.iterfind("tei:fileDesc/tei:sourceDesc/tei:bibl[@type='translation']/tei:ref", NS)]
     return Letter(
         id=root.get(XML_ID) or source.path.stem,
         path=source.path,
-        title=_text(header.find("tei:fileDesc/tei:titleStmt/tei:title[@type='main']", NS)),
-        subtitle=_text(header.find("tei:fileDesc/tei:titleStmt/tei:title[@type='sub']", NS)),
+        title=text_of(header.find("tei:fileDesc/tei:titleStmt/tei:title[@type='main']", NS)),
+        subtitle=text_of(header.find("tei:fileDesc/tei:titleStmt/tei:title[@type='sub']", NS)),
         sender=_party(sent),
         recipient=_party(received),
-        place=Party(_text(place), (place.get("ref") or "").lstrip("#") or None, place.get("cert")) if place is not None else None,
+        place=_party(sent, _PLACE),
         dates=dates,
         links=links,
-        abstract=_text(header.find("tei:profileDesc/tei:abstract", NS)),
+        abstract=text_of(header.find("tei:profileDesc/tei:abstract", NS)),
         keywords=[t.get("ref", "").lstrip("#") for t in header.iterfind("tei:profileDesc/tei:textClass/tei:keywords/tei:term", NS)],
         categories=categories,
-        signature=_text(signature) if signature is not None else None,
+        signature=text_of(signature) if signature is not None else None,
         references=references,
         source_rows=source_rows,
         translations=translations,
@@ -242,12 +249,12 @@ def _entries(source: Source) -> list[Entry]:
             out.append(Entry(
                 id=el.get(XML_ID, ""),
                 kind=kind,
-                name=_text(main),
-                variants=tuple(_text(n) for n in names if n is not main),
-                description=_text(description),
-                idnos={i.get("type"): _text(i) for i in el.iterfind("tei:idno", NS)},
+                name=text_of(main),
+                variants=tuple(text_of(n) for n in names if n is not main),
+                description=text_of(description),
+                idnos={i.get("type"): text_of(i) for i in el.iterfind("tei:idno", NS)},
                 dates=dates,
-                geo=_text(geo) if geo is not None else None,
+                geo=text_of(geo) if geo is not None else None,
                 path=source.path,
                 line=el.sourceline or 0,
             ))

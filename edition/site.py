@@ -20,7 +20,7 @@ from .corpus import AUTHORITIES, LINK_LABELS, REGISTER_KINDS, Corpus, Entry, Let
 from .diagnostics import Reporter
 from .odd import Schema
 from .scaffold import human_date
-from .tei import NS, XML_ID, Source, read_xml, tei
+from .tei import NS, Source, read_xml
 
 
 
@@ -143,7 +143,7 @@ class Site:
         letters are parsed and rendered here."""
         self.corpus, self.config, self.schema, self.reporter = corpus, config, schema, reporter
         self.fragments = fragments
-        self.categories = self._categories()
+        self.categories = corpus.categories()
         self.letters_by_id = corpus.letter_index
         self._references: dict[str, tuple[str | None, str | None]] = {}
 
@@ -162,14 +162,6 @@ class Site:
             url = self.url_for(xml_id)
             return prefix + url if url else None
         return resolve
-
-    def _categories(self) -> dict[str, str]:
-        out = {}
-        if self.corpus.edition is not None:
-            for cat in self.corpus.edition.root.iter(tei("category")):
-                desc = cat.find("tei:catDesc", NS)
-                out[cat.get(XML_ID)] = " ".join("".join(desc.itertext()).split()) if desc is not None else ""
-        return out
 
     # ------------------------------------------------------------ views
     def letter_view(self, letter: Letter, parts: dict[str, str] | None = None) -> LetterView:

@@ -30,11 +30,11 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ..config import Config
-from ..corpus import AUTHORITIES, Corpus, Entry, Letter
+from ..corpus import AUTHORITIES, Corpus, Entry, Letter, text_of
 from ..diagnostics import EditionError, Reporter
 from ..odd import Schema
 from ..output import Output
-from ..tei import NS, XML_ID, XML_LANG, read_xml, safe_parser, tei
+from ..tei import NS, XML_LANG, read_xml, safe_parser
 
 #: rendered(letter id, resolve) -> {"regest": html, "commentary": html}: a letter's body divisions as the
 #: project's renderer made them, with internal links resolved by `resolve(xml_id) -> href | None`.
@@ -53,10 +53,6 @@ AUTHORITY_URIS: dict[str, str] = {key: authority.uri for key, authority in AUTHO
 def authority_uris(entry: Entry, types: tuple[str, ...] = tuple(AUTHORITY_URIS)) -> list[str]:
     """The entry's verified authority URIs of the given types, in the order of `types`."""
     return [AUTHORITY_URIS[t].format(entry.idnos[t]) for t in types if entry.idnos.get(t)]
-
-
-def text_of(el: etree._Element | None) -> str:
-    return " ".join("".join(el.itertext()).split()) if el is not None else ""
 
 
 @dataclass(frozen=True)
@@ -323,10 +319,7 @@ class ExportContext:
 
     def categories(self) -> dict[str, str]:
         """Category id -> its description, from the edition document's taxonomies."""
-        if self.corpus.edition is None:
-            return {}
-        return {c.get(XML_ID): text_of(c.find("tei:catDesc", NS))
-                for c in self.corpus.edition.root.iter(tei("category"))}
+        return self.corpus.categories()
 
     def principal(self, kind: str) -> list[Entry]:
         """The entries of a register named in at least half of the items, most often named first."""
