@@ -49,7 +49,6 @@ from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, re
 from .diagnostics import ERROR, Diagnostic, EditionError, Reporter
 from .output import Entry, Output
 from .odd import Schema, SchemaFiles, load as load_schema
-from .scaffold import human_date
 from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
 from .validate import Checker, collect, default_jobs, gc_paused, integrity
@@ -400,8 +399,7 @@ def text_letter(letter: Letter, parts: dict[str, str], width: int = 72) -> str:
         ("Catalogue title", letter.title),
         ("From", letter.sender.name if letter.sender else ""),
         ("To", letter.recipient.name if letter.recipient else ""),
-        ("Date", "; ".join(f"{human_date(d.sort_key)}" + (f" ({d.type})" if d.type else "") +
-                           (f" [certainty: {d.cert}]" if d.cert else "") for d in letter.dates)),
+        ("Date", "; ".join(d.label() for d in letter.dates)),
         ("Place", letter.place.name if letter.place else ""),
         ("Signature", letter.signature or ""),
         ("Identifier", letter.id),

@@ -100,6 +100,13 @@ class DateInfo:
     def sort_key(self) -> str:
         return self.when or self.not_before or self.not_after or ""
 
+    def label(self) -> str:
+        """'22 July 1973 (catalogue) [certainty: low]': the date as the text edition and the EPUB give it."""
+        from .scaffold import human_date
+
+        return (human_date(self.sort_key) + (f" ({self.type})" if self.type else "")
+                + (f" [certainty: {self.cert}]" if self.cert else ""))
+
 
 @dataclass
 class Letter:

@@ -27,7 +27,6 @@ from lxml import etree
 
 from .. import render
 from ..corpus import AUTHORITIES, LINK_LABELS, REGISTER_KINDS, Entry, Letter
-from ..scaffold import human_date
 from ..tei import NS, XML_LANG, read_xml
 from ._common import AUTHORITY_URIS, Archive, ExportContext, text_of, write_around
 
@@ -238,8 +237,7 @@ class Book:
         row("Catalogue title", letter.title)
         party("From", letter.sender)
         party("To", letter.recipient)
-        row("Date", "; ".join(human_date(d.sort_key) + (f" ({d.type})" if d.type else "")
-                              + (f" [certainty: {d.cert}]" if d.cert else "") for d in letter.dates if d.sort_key))
+        row("Date", "; ".join(d.label() for d in letter.dates if d.sort_key))
         party("Place", letter.place)
         row("Kind", self.categories.get(letter.categories.get("kinds", ""), ""))
         row("Phase", self.categories.get(letter.categories.get("phases", ""), ""))
