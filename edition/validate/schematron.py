@@ -220,14 +220,13 @@ class Schematron:
                 matches = [_compile_match(b, self.namespaces) for b in _split_union(r.get("context"))]
             except (etree.XPathSyntaxError, KeyError) as exc:
                 raise SchemaError(f"bad rule context {r.get('context')!r}: {exc}", self.path, r.sourceline) from None
-            tests = [f"not({c.get('test')})" if local_name(c.tag) == "assert" else f"({c.get('test')})"
+            # what makes each check fail: for the rule as a whole, and for the screen
+            fails = [f"not({c.get('test')})" if local_name(c.tag) == "assert" else f"boolean({c.get('test')})"
                      for c in r if local_name(c.tag) in ("assert", "report")]
-            any_fails = self._xpath(f"boolean({' or '.join(tests)})", r) if len(tests) > 1 else None
+            any_fails = self._xpath(f"boolean({' or '.join(fails)})", r) if len(fails) > 1 else None
             rules.append(Rule(matches, lets, checks, any_fails))
             # the screen: this rule's context elements on which a check fails; with sch:let or a
             # positional test, all its context elements (the rule-by-rule pass decides)
-            fails = [f"not({c.get('test')})" if local_name(c.tag) == "assert" else f"boolean({c.get('test')})"
-                     for c in r if local_name(c.tag) in ("assert", "report")]
             if not fails:
                 continue    # a rule without checks fails nowhere
             screened = not lets and not any(_POSITIONAL.search(f) for f in fails)
