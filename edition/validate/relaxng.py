@@ -17,7 +17,7 @@ from lxml import etree
 
 from ..diagnostics import SchemaError
 from ..odd import AttDef, Schema
-from ..tei import TEI_NS, XML_NS, Source, attribute_name, local_name
+from ..tei import TEI_NS, XML_NS, Source, XMLInputError, attribute_name, local_name, read_xml
 
 _TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
 _XSD_FORMS = {
@@ -91,8 +91,10 @@ class RelaxNG:
 
     def __init__(self, rng_path: Path, schema: Schema):
         try:
-            self.grammar = etree.RelaxNG(etree.parse(str(rng_path), etree.XMLParser(no_network=True, resolve_entities=False)))
-        except (etree.RelaxNGParseError, etree.XMLSyntaxError, OSError) as exc:
+            self.grammar = etree.RelaxNG(read_xml(rng_path, require_tei=False).tree)   # the project's safe parser
+        except XMLInputError as exc:
+            raise SchemaError(f"cannot load the RELAX NG schema: {exc.message}", rng_path, exc.line) from None
+        except etree.RelaxNGParseError as exc:
             raise SchemaError(f"cannot load the RELAX NG schema: {exc}", rng_path) from None
         self.schema = schema
 
