@@ -88,13 +88,15 @@ def network(corpus: Corpus, limit: int = 14) -> str:
             entry = corpus.entry(ref)
             if entry is not None and entry.kind.key == "persons":
                 counts[ref] = counts.get(ref, 0) + 1
-    correspondents = []
+    main: list[str] = []                  # the first two persons who write or receive a letter
     for letter in corpus.letters:
         for party in (letter.sender, letter.recipient):
-            if party and party.ref and corpus.entry(party.ref) and corpus.entry(party.ref).kind.key == "persons" \
-                    and party.ref not in correspondents:
-                correspondents.append(party.ref)
-    main = correspondents[:2]
+            entry = corpus.entry(party.ref) if party and party.ref else None
+            if entry is not None and entry.kind.key == "persons" and party.ref not in main:
+                main.append(party.ref)
+        if len(main) >= 2:
+            break
+    main = main[:2]
     others = [p for p, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if p not in main][:limit]
     if not main:
         return ""
@@ -107,8 +109,9 @@ def network(corpus: Corpus, limit: int = 14) -> str:
         angle = 2 * math.pi * i / max(1, len(others)) - math.pi / 2
         pos[p] = (cx + radius * 1.45 * math.cos(angle), cy + radius * math.sin(angle))
     together: dict[tuple[str, str], int] = {}
+    placed = set(pos)
     for letter in corpus.letters:
-        named = set(letter.references) & set(pos)
+        named = placed.intersection(letter.references)
         for a in named:
             for b in named:
                 if a < b:

@@ -478,7 +478,8 @@ class Walker(Generic[Out]):
         self._notes: list[FootNote[Out]] = []
         self._local_ids = self._rendered_ids(element)
         body = self.walk(element)
-        return self.finish(body, self._notes)
+        # a footnote's own notes are numbered after it but listed before it: put them in order
+        return self.finish(body, sorted(self._notes, key=lambda n: n.number))
 
     def rule_for(self, el: etree._Element) -> Rule | None:
         """The first rule for `el` whose predicate holds; None for an element without a behaviour.
@@ -627,8 +628,6 @@ class Walker(Generic[Out]):
         ref_id = f"{self.id_prefix}fnref:{number}"
         note = FootNote(number, note_id, ref_id, self.children(el, r))
         self._notes.append(note)
-        # a footnote's own notes are numbered after it, so the list stays in order
-        self._notes.sort(key=lambda n: n.number)
         return self.note_ref(number, note_id, ref_id, linked=not self._in_link)
 
     def _link(self, el: etree._Element, r: Rule) -> Out:
