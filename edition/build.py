@@ -780,7 +780,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
                 ctx.input_keys, ctx.previous_exports = inputs, cache.exports
                 ctx.previous_state, ctx.page_keys = cache.export_state, letter_keys
                 export(ctx)
-                cache.exports, cache.export_state = ctx.exports_made, ctx.state
+                cache.exports = {name: (inputs.get(name), files) for name, files in ctx.exported.items()}
+                cache.export_state = ctx.state
             lap("export")
             if reporter.failed():
                 raise BuildError("the exports reported errors (listed above); nothing was written, the previous build is intact")

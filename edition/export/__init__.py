@@ -79,7 +79,6 @@ def run(ctx: ExportContext, name: str) -> list[str]:
         else:
             EXPORTERS[name](ctx)
         written = sorted(rel for rel, entry in ctx.out.files.items() if before.get(rel) != entry)
-        ctx.exports_made[name] = (key, written)
         clash = [rel for rel in written if rel in before or rel == MANIFEST]
         if clash:
             raise ExportError(f"two exports write {clash[0]}")

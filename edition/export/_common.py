@@ -206,7 +206,6 @@ class ExportContext:
     # (see `edition.export.run`) and the EPUB reuses its unchanged pages; all empty outside a build.
     input_keys: dict[str, str] = field(default_factory=dict, repr=False)        # export -> key of its input now
     previous_exports: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict, repr=False)
-    exports_made: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict, init=False, repr=False)
     page_keys: dict[str, str] = field(default_factory=dict, repr=False)         # letter id -> key of its page
     #: export -> what it noted of its work for the next build to reuse (as the previous build left it, and now)
     previous_state: dict[str, object] = field(default_factory=dict, repr=False)
