@@ -27,8 +27,10 @@ The pipeline, for editions of tens of thousands of letters on a small machine:
 """
 from __future__ import annotations
 
+import copyreg
 import gc
 import hashlib
+import json
 import multiprocessing
 import os
 import pickle
@@ -41,7 +43,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PosixPath, WindowsPath
 
 from . import __version__
 from .config import Config
@@ -208,18 +210,20 @@ _CACHE_FIELDS = tuple(f.name for f in fields(Cache))      # "key" first: a cache
 COMMITTING = "committing"
 
 
-def _read_cache(folder: Path, key: str, last: str | None = None) -> dict | None:
+def _read_cache(folder: Path, key: str, last: str | None = None, paths: dict[str, Path] | None = None) -> dict | None:
     """The cache's fields, up to `last` (all by default: the rest of the file is not read), or None
-    where there is no cache of this key or a commit was cut short."""
+    where there is no cache of this key or a commit was cut short. `paths`: the documents as this
+    run listed them, by their text; a path the cache names is read as that very object."""
     if (folder / COMMITTING).exists():
         return None
     try:
-        with open(folder / "state.pickle", "rb") as fh, gc_paused():      # (else loading takes three times as long)
-            if pickle.load(fh) != CACHE_VERSION or _load_field(fh) != key:      # the key is the first field
+        with open(folder / "state.pickle", "rb") as fh, gc_paused(keep=True):   # (else loading takes three times as long)
+            reader = _CacheReader(fh, paths or {})
+            if reader.load() != CACHE_VERSION or _load_field(reader) != key:      # the key is the first field
                 return None
             fields = {"key": key}
             for name in _CACHE_FIELDS[1:]:
-                fields[name] = _load_field(fh)
+                fields[name] = _load_field(reader)
                 if name == last:
                     break
             return fields
@@ -227,8 +231,8 @@ def _read_cache(folder: Path, key: str, last: str | None = None) -> dict | None:
         return None
 
 
-def _load_cache(folder: Path, key: str) -> Cache:
-    fields = _read_cache(folder, key)
+def _load_cache(folder: Path, key: str, paths: dict[str, Path]) -> Cache:
+    fields = _read_cache(folder, key, paths=paths)
     return Cache(**fields) if fields is not None else Cache(key)
 
 
@@ -243,54 +247,96 @@ def _save_cache(folder: Path, cache: Cache) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "state.pickle.tmp"
     with open(tmp, "wb") as fh, gc_paused():
-        pickle.dump(CACHE_VERSION, fh)
+        writer = _CachePickler(fh, pickle.HIGHEST_PROTOCOL)
+        writer.dump(CACHE_VERSION)
         for name in _CACHE_FIELDS:
-            _dump_field(fh, getattr(cache, name))
+            _dump_field(writer, getattr(cache, name))
     tmp.replace(folder / "state.pickle")
+
+
+def _path(text: str) -> Path:
+    return Path(text)
+
+
+class _CachePickler(pickle.Pickler):
+    """Pickles a path as its text (pathlib pickles its parts, which take several times as long to read)."""
+
+    dispatch_table = {**copyreg.dispatch_table, **{kind: lambda p: (_path, (str(p),)) for kind in (PosixPath, WindowsPath)}}
+
+    def dump(self, obj) -> None:
+        super().dump(obj)
+        self.clear_memo()          # each piece stands alone: the memory of what was written stays small
+
+
+class _CacheUnpickler(pickle.Unpickler):
+    """Reads one piece _CachePickler wrote; a path is the object `paths` has for its text, where it has one."""
+
+    def __init__(self, fh, paths: dict[str, Path]):
+        super().__init__(fh)
+        self.paths = paths
+
+    def find_class(self, module: str, name: str):
+        return self._path if module == __name__ and name == "_path" else super().find_class(module, name)
+
+    def _path(self, text: str) -> Path:
+        return self.paths.get(text) or Path(text)
+
+
+class _CacheReader:
+    """The pieces of the cache file, one after the other (each stands alone, see _CachePickler)."""
+
+    def __init__(self, fh, paths: dict[str, Path]):
+        self.fh, self.paths = fh, paths
+
+    def load(self):
+        return _CacheUnpickler(self.fh, self.paths).load()
 
 
 #: Items per pickle of a large mapping in the cache file.
 _BATCH = 1000
 
 
-def _dump_field(fh, value) -> None:
+def _dump_field(writer: _CachePickler, value) -> None:
     """One field of the cache, in pickles small enough that the pickler's memory of what it wrote
     (all of it, until the end of a dump) stays small: a large mapping in batches of items, the
     corpus index packed (flat lists and arrays, see CorpusIndex.pack)."""
-    protocol = pickle.HIGHEST_PROTOCOL
     if isinstance(value, integrity.CorpusIndex):
-        pickle.dump(("index", value.pack(), {doc: str(p) for doc, p in value.paths.items()}), fh, protocol)
+        writer.dump(("index", value.pack(), value.paths))
     elif isinstance(value, dict) and len(value) > _BATCH:
         items = list(value.items())
-        pickle.dump(("batches", -(-len(items) // _BATCH)), fh, protocol)
+        writer.dump(("batches", -(-len(items) // _BATCH)))
         for i in range(0, len(items), _BATCH):
-            pickle.dump(items[i:i + _BATCH], fh, protocol)
+            writer.dump(items[i:i + _BATCH])
     else:
-        pickle.dump(("value", value), fh, protocol)
+        writer.dump(("value", value))
 
 
-def _load_field(fh):
-    kind, *rest = pickle.load(fh)
+def _load_field(reader: _CacheReader):
+    kind, *rest = reader.load()
     if kind == "index":
         index = integrity.CorpusIndex()
-        index.merge_packed(rest[0], {doc: Path(p) for doc, p in rest[1].items()})
+        index.merge_packed(rest[0], rest[1])
         return index
     if kind == "batches":
         out = {}
         for _ in range(rest[0]):
-            out.update(pickle.load(fh))
+            out.update(reader.load())
         return out
     return rest[0]
 
 
-def gather(config: Config, cache: Cache, folder: Path, jobs: int | None,
-           root: Path | None) -> tuple[list[tuple[Path, DocStamp]], list[Diagnostic], float]:
-    """Phase 1 for every document of tei/: what an unchanged, clean document gave is reused from
-    the cache (its part of the merged index and its record); the others are read once, in a pool.
+def list_documents(config: Config) -> list[Path]:
+    """Every document of tei/, as absolute paths."""
+    # (paths below an absolute, normalised tei/ come out absolute and normalised: no Path is made twice)
+    return collect([Path(os.path.abspath(config.tei))]) if config.tei.is_dir() else []
+
+
+def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: Path | None,
+           paths: list[Path]) -> tuple[list[tuple[Path, DocStamp]], list[Diagnostic], float]:
+    """Phase 1 for the documents of tei/ (`paths`): what an unchanged, clean document gave is reused
+    from the cache (its part of the merged index and its record); the others are read once, in a pool.
     Returns the documents with their stamps, the diagnostics of the documents read, and the seconds
     spent rendering letter bodies (summed over the processes)."""
-    # (paths below an absolute, normalised tei/ come out absolute and normalised: no Path is made twice)
-    paths = collect([Path(os.path.abspath(config.tei))]) if config.tei.is_dir() else []
     fragments = os.path.join(folder, "fragments")
     stamps: dict[str, DocStamp] = {}                 # by str(path)
     todo: list[tuple[int, Path]] = []
@@ -491,40 +537,61 @@ def _pagefind() -> list[str]:
     return [str(binary)] if binary is not None else [sys.executable, "-m", "pagefind"]
 
 
-def index_search(html: Output, shards: dict[str, list[str]], page_keys: dict[str, str], cache: Cache) -> list[str]:
-    """Index each shard of letter pages with Pagefind (only shards whose pages changed); return those indexed."""
-    import json
+class SearchIndex:
+    """Pagefind run on each shard of letter pages whose pages changed, in the background: started
+    once the pages are written, it runs while the exports are made (its processes only wait on
+    Pagefind, and nothing forks meanwhile); `finish()` waits for it and notes its files. Only the
+    bag reads the html output whole, so the exports wait for it there (ExportContext.built_ready)."""
 
-    keys = {name: hashlib.sha256("".join(page_keys[i] for i in ids).encode()).hexdigest() for name, ids in shards.items()}
-    kept = tuple(f"pagefind/{name}/" for name in shards
-                 if cache.shards.get(name) == keys[name] and html.keep(f"pagefind/{name}/pagefind-entry.json"))
-    html.keep_below(kept)
-    todo = [name for name in shards if f"pagefind/{name}/" not in kept and shards[name]]  # no letters: nothing to search
+    def __init__(self, html: Output, shards: dict[str, list[str]], page_keys: dict[str, str], cache: Cache,
+                 workers: int):
+        self.html, self.shards, self.cache = html, shards, cache
+        self.keys = {name: hashlib.sha256("".join(page_keys[i] for i in ids).encode()).hexdigest()
+                     for name, ids in shards.items()}
+        kept = tuple(f"pagefind/{name}/" for name in shards
+                     if cache.shards.get(name) == self.keys[name] and html.keep(f"pagefind/{name}/pagefind-entry.json"))
+        html.keep_below(kept)
+        self.todo = [name for name in shards if f"pagefind/{name}/" not in kept and shards[name]]  # no letters: nothing to search
+        self.pool = ThreadPoolExecutor(max(1, min(len(self.todo), workers)))
+        self.running = [self.pool.submit(self._run, name) for name in self.todo]
+        self.done = False
 
-    def run(name: str) -> None:
-        with tempfile.TemporaryDirectory(dir=html.folder.parent) as tmp:
+    def _run(self, name: str) -> None:
+        with tempfile.TemporaryDirectory(dir=self.html.folder.parent) as tmp:
             site = Path(tmp)
             (site / "letters").mkdir()
-            for letter_id in shards[name]:
+            for letter_id in self.shards[name]:
                 rel = f"letters/{letter_id}.html"
-                os.link(html.source(rel), site / rel)
-            target = html.path(f"pagefind/{name}")
+                os.link(self.html.source(rel), site / rel)
+            target = self.html.path(f"pagefind/{name}")
             proc = subprocess.run([*_pagefind(), "--site", str(site), "--output-path", str(target)],
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
                                  f"{(proc.stderr or proc.stdout).strip()[-500:]}")
 
-    with ThreadPoolExecutor(max(1, min(len(todo), default_jobs()))) as pool:
-        list(pool.map(run, todo))
-    for name in todo:
-        folder = html.folder / "pagefind" / name
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                html.record(path.relative_to(html.folder).as_posix())
-    html.write_text("pagefind/shards.json", json.dumps(sorted(n for n in shards if shards[n])))
-    cache.shards = keys
-    return todo
+    def finish(self) -> list[str]:
+        """Wait for Pagefind, note the files it wrote; return the shards indexed again."""
+        if not self.done:
+            self.done = True
+            try:
+                for future in self.running:
+                    future.result()
+            finally:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            html = self.html
+            for name in self.todo:
+                folder = html.folder / "pagefind" / name
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        html.record(path.relative_to(html.folder).as_posix())
+            html.write_text("pagefind/shards.json", json.dumps(sorted(n for n in self.shards if self.shards[n])))
+            self.cache.shards = self.keys
+        return self.todo
+
+    def stop(self) -> None:
+        """Let the shards not started go, and wait for those running (a failed build)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ---------------------------------------------------------------- the build
@@ -622,7 +689,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     fragments = cache_dir / "fragments"
     fragments.mkdir(parents=True, exist_ok=True)
     key = _global_key(config)
-    cache = Cache(key) if full else _load_cache(cache_dir, key)
+    documents = list_documents(config)
+    cache = Cache(key) if full else _load_cache(cache_dir, key, {str(p): p for p in documents})
     gc.freeze()
     previous_keys = dict(cache.pages)
     previous_shards = dict(cache.shards)
@@ -641,7 +709,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
 
     # 1. gather: one pass; unchanged documents come from the cache
     progress("reading and checking")
-    stamps, diagnostics, rendering = gather(config, cache, cache_dir, jobs, reporter.root)
+    stamps, diagnostics, rendering = gather(config, cache, cache_dir, jobs, reporter.root, documents)
     gc.freeze()
     reporter.diagnostics.extend(diagnostics)
     records = cache.records                      # by str(path)
@@ -683,6 +751,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
                                               if not full and name in cache.outputs
                                               and (config.build / name / MARKER).is_file() else (None, None)))
                for name in OUTPUTS}
+    search: SearchIndex | None = None
     try:
         html, text = outputs["html"], outputs["text"]
 
@@ -752,11 +821,10 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         cache.text_layout = text_edition(corpus, config, text, reporter, cache.appendix[1], previous_layout)
         lap("render text edition", with_cpu=True)
 
-        progress("indexing for search")
-        result.reindexed = index_search(html, _shards(corpus.letters), letter_keys, cache)
-        lap("search index")
         if reporter.failed():
             raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
+        # the search index is made in the background, while the exports are made (see SearchIndex)
+        search = SearchIndex(html, _shards(corpus.letters), letter_keys, cache, jobs or default_jobs())
 
         # 4. exports
         if "export" in names:
@@ -766,7 +834,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
             built = {"html": html, "text": text}
             inputs = _export_keys(corpus, stamps, lists_key, letter_keys, left_out)
             make = lambda out: export_context(corpus, config, schema, reporter, built, out, digests, fragments,  # noqa: E731
-                                              left_out, kept)
+                                              left_out, kept, built_ready=search.finish)
             if export_names:
                 # `edition export NAME...`: only these, into the existing build/export/
                 update(config.build / "export", make, export_names)
@@ -780,11 +848,15 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
                 ctx.input_keys, ctx.previous_exports = inputs, cache.exports
                 ctx.previous_state, ctx.page_keys = cache.export_state, letter_keys
                 export(ctx)
+                timings.update((f"export {name}", round(seconds, 3)) for name, seconds in ctx.seconds.items())
                 cache.exports = {name: (inputs.get(name), files) for name, files in ctx.exported.items()}
                 cache.export_state = ctx.state
             lap("export")
             if reporter.failed():
                 raise BuildError("the exports reported errors (listed above); nothing was written, the previous build is intact")
+        progress("indexing for search")
+        result.reindexed = search.finish()
+        lap("search index (what the exports did not wait for)")
 
         # 5. put in place: a first or full build swaps whole folders (the previous ones are set aside
         # in .old-NAME, deleted during the next build); a rebuild renames its new files into place.
@@ -809,6 +881,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         _prune(cache_dir, {s.digest for _, s in stamps}, previous_digests)
         lap("commit")
     finally:
+        if search is not None:
+            search.stop()
         shutil.rmtree(staging, ignore_errors=True)
     return result
 
@@ -860,7 +934,7 @@ def _prune(cache_dir: Path, keep: set[str], previous: set[str] | None) -> None:
 
 def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Reporter, built: dict[str, Output],
                    out: Output, digests: dict[str, str], fragments: Path, left_out: list[Path] = (),
-                   documents: list[tuple[Path, DocStamp]] = ()):
+                   documents: list[tuple[Path, DocStamp]] = (), built_ready=lambda: None):
     """The exports' context: the staged outputs, the letters' bodies as rendered in phase 1, and what
     phase 1 read of the documents (their digests and revision dates)."""
     from . import render
@@ -871,7 +945,7 @@ def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Rep
         return {k: render.fill_links(v, resolve) for k, v in parts.items() if k in ("regest", "commentary")}
 
     ctx = ExportContext(corpus, config, schema, reporter, built, out, admin_email=config.contact, rendered=rendered,
-                        left_out=tuple(left_out))
+                        left_out=tuple(left_out), built_ready=built_ready)
     ctx.documents = {p: s.digest for p, s in documents}
     ctx._read.newest_revision = max((s.revised for _, s in documents if s.revised), default=None)
     return ctx

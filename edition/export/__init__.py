@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def run(ctx: ExportContext, name: str) -> list[str]:
     In a rebuild, an export whose input did not change since the previous build (the same key in
     `ctx.input_keys` as in `ctx.previous_exports`) keeps its files as they are instead."""
     if name not in ctx.exported:
+        started, nested = time.perf_counter(), sum(ctx.seconds.values())
         before = dict(ctx.out.files)
         key = ctx.input_keys.get(name)
         previous_key, previous_files = ctx.previous_exports.get(name, (None, []))
@@ -83,6 +85,8 @@ def run(ctx: ExportContext, name: str) -> list[str]:
         if clash:
             raise ExportError(f"two exports write {clash[0]}")
         ctx.exported[name] = written
+        # (less the time of the exports it ran itself: the bag runs those not made yet)
+        ctx.seconds[name] = time.perf_counter() - started - (sum(ctx.seconds.values()) - nested)
     return ctx.exported[name]
 
 

@@ -200,8 +200,13 @@ class ExportContext:
     admin_email: str | None = None
     rendered: Rendered | None = None
     left_out: tuple[Path, ...] = ()      # documents the build left out (--skip-invalid)
+    #: called before the built outputs are read whole (by the bag): a build finishes them there
+    #: (its search index is made while the other exports are)
+    built_ready: Callable[[], object] = field(default=lambda: None, repr=False)
     #: exporter name -> the files it wrote into `out`, for the bag and for checks
     exported: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    #: exporter name -> the seconds it took (for `edition build --timings`)
+    seconds: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     # What a build knows of the previous one, so that an export whose input did not change is kept
     # (see `edition.export.run`) and the EPUB reuses its unchanged pages; all empty outside a build.
     input_keys: dict[str, str] = field(default_factory=dict, repr=False)        # export -> key of its input now
@@ -218,7 +223,7 @@ class ExportContext:
     def into(self, out: Output) -> ExportContext:
         """The same context writing into another output (what it has read from the documents is shared)."""
         other = ExportContext(self.corpus, self.config, self.schema, self.reporter, self.built, out,
-                              self.admin_email, self.rendered)
+                              self.admin_email, self.rendered, built_ready=self.built_ready)
         other._read = self._read
         other.documents = self.documents
         return other

@@ -152,6 +152,7 @@ def _add_payload(ctx: ExportContext, payload: _Payload) -> None:
         raise ExportError(f"the bag holds the built outputs: build {', '.join(missing)} first")
     if "export" in ctx.built:
         raise ExportError("a built output cannot be called 'export': the bag keeps the exports in data/export/")
+    ctx.built_ready()
     others = [name for name in EXPORTERS if name != "bag"]
     scratch = None
     try:
