@@ -93,6 +93,7 @@ class DocStamp:
     header: str = ""                # SHA-256 of its teiHeader's bytes (what the metadata exports read)
     revised: str | None = None      # the newest date of its revision history (the exports' date of production)
     model: str = ""                 # a key of its part of the corpus model
+    index: str = ""                 # a key of its part of the corpus index (what the corpus checks read)
 
 
 _GATHER: tuple[Checker, Path] | None = None
@@ -133,7 +134,8 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
         index.add(source, doc)
         record = read_document(source)
         stamp = replace(stamp, revised=newest_revision(source.root),
-                        model=hashlib.sha256(repr(record).encode("utf-8")).hexdigest())
+                        model=hashlib.sha256(repr(record).encode("utf-8")).hexdigest(),
+                        index=hashlib.sha256(pickle.dumps(index.pack())).hexdigest())
         if record.letter is None:        # registers and the edition's own document are read whole
             stamp = replace(stamp, header=stamp.digest)
         else:
@@ -185,6 +187,7 @@ class Cache:
     export_state: dict[str, object] = field(default_factory=dict)   # export -> what it noted for reuse
     appendix: tuple[str, str] = ("", "")                       # (lists key, the text edition's registers appendix)
     text_layout: dict[str, tuple[int, int]] = field(default_factory=dict)   # letter id -> its place in edition.txt
+    checked: list[Diagnostic] | None = None                   # what the corpus checks found in `index` (None: not checked)
 
 
 def _global_key(config: Config) -> str:
@@ -356,12 +359,13 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
                 stamps[key] = old
                 continue
         todo.append((number, path))
-    # forget what changed and removed documents contributed
+    # forget the records of changed and removed documents
     current = {str(p) for p in paths}
-    stale = {cache.numbers[str(p)] for _, p in todo} | {d.number for k, d in cache.docs.items() if k not in current}
-    cache.index.remove(stale)
+    gone = {d.number for k, d in cache.docs.items() if k not in current}
+    stale = {cache.numbers[str(p)] for _, p in todo} | gone
     for key in [k for k in cache.records if k not in current or cache.numbers.get(k) in stale]:
         del cache.records[key]
+    parts = []
     diagnostics: list[Diagnostic] = []
     rendering = 0.0
     if todo:
@@ -375,19 +379,29 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
             pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_gather, initargs=(config.odd, folder))
             parts = pool.map(_gather_chunk, chunks, [root] * len(chunks))
         try:
-            paths_by_number = {number: path for number, path in todo}
-            for light, packed, seconds in parts:
-                rendering += seconds
-                for path, stamp, result in light:
-                    diagnostics.extend(result.diagnostics)
-                    stamps[str(path)] = replace(stamp, clean=not result.diagnostics)
-                    if result.record is not None:
-                        share_strings(result.record)
-                        cache.records[str(path)] = result.record
-                cache.index.merge_packed(packed, paths_by_number)
+            parts = list(parts)
         finally:
             if jobs > 1:
                 pool.shutdown()
+    # what the documents read gave; the corpus index changes only where their parts of it did
+    # (a corrected word changes none: the index, and what the checks found in it, stay as they are)
+    changed_index = bool(gone)
+    for light, _, seconds in parts:
+        rendering += seconds
+        for path, stamp, result in light:
+            diagnostics.extend(result.diagnostics)
+            old = cache.docs.get(str(path))
+            changed_index = changed_index or old is None or old.index != stamp.index or old.number != stamp.number
+            stamps[str(path)] = replace(stamp, clean=not result.diagnostics)
+            if result.record is not None:
+                share_strings(result.record)
+                cache.records[str(path)] = result.record
+    if changed_index:
+        cache.index.remove(stale)
+        paths_by_number = {number: path for number, path in todo}
+        for _, packed, _ in parts:
+            cache.index.merge_packed(packed, paths_by_number)
+        cache.checked = None
     cache.docs = stamps
     return [(p, stamps[str(p)]) for p in paths], diagnostics, rendering
 
@@ -717,7 +731,12 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     timings["render letter bodies summed over processes"] = round(rendering, 3)
 
     # 2. corpus checks
-    integrity.check(cache.index, reporter)
+    if cache.checked is None:
+        found = len(reporter.diagnostics)
+        integrity.check(cache.index, reporter)
+        cache.checked = reporter.diagnostics[found:]
+    else:
+        reporter.diagnostics.extend(cache.checked)       # the index is as the previous build checked it
     schema = load_schema(config.odd)
     if SchemaFiles(config.odd).stale(schema):
         reporter.warning("schema.stale", "the generated schema differs from the ODD", config.odd, 1, 1,

@@ -383,3 +383,44 @@ def test_a_failed_rebuild_changes_nothing(project):
     _break_letter(project, "tk-009")
     assert _build(project).exit_code == 1
     assert outputs() == before
+
+
+def test_a_rebuild_reports_what_the_corpus_checks_find(project):
+    """A rebuild that changes no id or pointer reports the corpus warnings of the build before it
+    (the index is unchanged, so is what the checks find); one that breaks a pointer stops at it."""
+    persons = project / "tei" / "registers" / "persons.xml"
+    text = persons.read_text(encoding="utf-8")
+    at = text.index('        <person xml:id="anja_andjelkovic">')
+    persons.write_text(text[:at] + '        <person xml:id="nobody_named">\n          <persName type="main">Nobody Named</persName>\n'
+                       '        </person>\n' + text[at:], encoding="utf-8")
+    runner = CliRunner()
+
+    def warnings(result) -> list[str]:
+        return sorted(line for line in result.output.splitlines() if "[integrity." in line)
+
+    first = runner.invoke(main, ["-C", str(project), "build"])
+    assert first.exit_code == 0, first.output
+    assert len(warnings(first)) == 1 and "nobody_named" in warnings(first)[0] and "persons.xml:28:" in warnings(first)[0]
+    _correct_regest(project, "tk-007")
+    again = runner.invoke(main, ["-C", str(project), "build"])
+    assert again.exit_code == 0, again.output
+    assert warnings(again) == warnings(first)
+    full = runner.invoke(main, ["-C", str(project), "build", "--full"])
+    assert warnings(full) == warnings(first)
+    # a pointer broken where no line moves: the index changes, the check runs and finds it
+    letter = project / "tei" / "letters" / "tk-007.xml"
+    source = letter.read_text(encoding="utf-8")
+    line = source[:source.index('ref="#belgrade"')].count("\n") + 1
+    letter.write_text(source.replace('ref="#belgrade"', 'ref="#belgrad"', 1), encoding="utf-8")
+    broken = runner.invoke(main, ["-C", str(project), "build"])
+    assert broken.exit_code == 1
+    assert f"tk-007.xml:{line}:" in broken.output and "#belgrad" in broken.output and "#belgrade" in broken.output
+    # mended: the check runs again, and finds the warning as before; the entry removed, nothing
+    letter.write_text(letter.read_text(encoding="utf-8").replace('ref="#belgrad"', 'ref="#belgrade"', 1), encoding="utf-8")
+    mended = runner.invoke(main, ["-C", str(project), "build"])
+    assert mended.exit_code == 0, mended.output
+    assert warnings(mended) == warnings(first)
+    persons.write_text(text, encoding="utf-8")
+    clean = runner.invoke(main, ["-C", str(project), "build"])
+    assert clean.exit_code == 0, clean.output
+    assert warnings(clean) == []
