@@ -42,6 +42,7 @@ import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path, PosixPath, WindowsPath
 
@@ -49,7 +50,7 @@ from . import __version__
 from .config import Config
 from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, read_document, share_strings
 from .diagnostics import ERROR, Diagnostic, EditionError, Reporter
-from .output import Entry, Output
+from .output import Entry, Output, Splice
 from .odd import Schema, SchemaFiles, load as load_schema
 from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
@@ -493,26 +494,30 @@ def text_edition(corpus: Corpus, config: Config, text: Output, reporter: Reporte
     before = open(text.source("edition.txt"), "rb") if layout and "edition.txt" in text.known else None
     placed: dict[str, tuple[int, int]] = {}
     try:
-        with open(text.new_file("edition.txt"), "wb") as out:
-            out.write(head.encode("utf-8"))
+        with open(text.new_file("edition.txt"), "wb", buffering=0) as out:       # (unbuffered: see Splice)
+            splice = Splice(out, before, separator)
+            splice.put(head.encode("utf-8"))
             for letter in corpus.letters:
-                out.write(separator)
-                rel, data = f"{letter.id}.txt", None
-                where = layout.get(letter.id) if before is not None and rel not in text.written else None
+                splice.gap()
+                rel = f"{letter.id}.txt"
+                where = layout.get(letter.id) if rel not in text.written else None
                 if where is not None:
-                    before.seek(where[0])
-                    data = before.read(where[1])
-                if data is None or len(data) != where[1]:
-                    with open(text.source(rel), "rb") as fh:
-                        data = fh.read()
-                placed[letter.id] = (out.tell(), len(data))
-                out.write(data)
-            out.write(appendix.encode("utf-8"))
+                    splice.reuse(where[0], where[1], text.source(rel).read_bytes,
+                                 partial(_place, placed, letter.id))
+                else:
+                    data = text.source(rel).read_bytes()
+                    placed[letter.id] = (splice.put(data), len(data))
+            splice.put(appendix.encode("utf-8"))
+            splice.close()
     finally:
         if before is not None:
             before.close()
     text.record("edition.txt")
     return placed
+
+
+def _place(placed: dict[str, tuple[int, int]], letter_id: str, offset: int, length: int) -> None:
+    placed[letter_id] = (offset, length)
 
 
 def registers_appendix(corpus: Corpus) -> str:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
 from pathlib import Path
 
 Entry = tuple[int, str]          # (size, SHA-256 as hex)
@@ -174,3 +175,113 @@ class Output:
 def sha256_of(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def copy_range(source: BinaryIO, target: BinaryIO, offset: int, length: int) -> bool:
+    """Append `length` bytes of `source` from `offset` to `target` (a file opened unbuffered, so that
+    its position is the file's); in the kernel where it can (os.copy_file_range: several times faster
+    than a read and a write for the large files a rebuild splices). False, with nothing appended,
+    where `source` has fewer bytes there."""
+    if os.fstat(source.fileno()).st_size < offset + length:
+        return False
+    done = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while done < length:
+                n = os.copy_file_range(source.fileno(), target.fileno(), length - done, offset + done)
+                if n == 0:
+                    break
+                done += n
+        except OSError:
+            pass                               # (a file system that cannot: the rest by hand)
+    source.seek(offset + done)
+    while done < length:
+        block = source.read(min(length - done, 1 << 20))
+        if not block:
+            raise OSError(f"{source.name} ended while being copied")
+        write_all(target, block)
+        done += len(block)
+    return True
+
+
+def write_all(target: BinaryIO, data: bytes) -> None:
+    """Write all of `data` to a file opened unbuffered (whose writes may be short)."""
+    view = memoryview(data)
+    while view:
+        view = view[target.write(view):]
+
+
+class Splice:
+    """A file written as new bytes (`put`), a separator (`gap`) and ranges of its previous version
+    (`reuse`), in order.
+
+    Ranges that follow each other in the previous file with only the gap between them (the caller
+    knows that the same bytes stand between them there) are copied as one run, in the kernel
+    (copy_range): a rebuild's whole-edition file costs what changed in it, not a read and a write of
+    every piece. Where the previous file is shorter than a run needs, each of its pieces is made again
+    (`remake`). `noted(offset, length)` says where each reused piece went. `target` is opened unbuffered.
+    """
+
+    def __init__(self, target: BinaryIO, previous: BinaryIO | None, gap: bytes):
+        self.target, self.previous, self.separator = target, previous, gap
+        self.at = 0                          # bytes placed so far (not counting an open run)
+        self.pending: list[bytes] = []       # placed, not written yet
+        self.run: list[tuple[int, int, Callable[[], bytes], Callable[[int, int], None]]] = []
+        self.gapped = False                  # the gap was put after the open run's last range
+
+    def put(self, data: bytes) -> int:
+        """Append `data`; returns its offset."""
+        self._flush()
+        self.pending.append(data)
+        self.at += len(data)
+        if len(self.pending) >= 256:
+            self._write()
+        return self.at - len(data)
+
+    def gap(self) -> None:
+        """Append the separator."""
+        if self.run and not self.gapped:
+            self.gapped = True               # held: the next range may continue the run
+        else:
+            self.put(self.separator)
+
+    def reuse(self, offset: int, length: int, remake: Callable[[], bytes], noted: Callable[[int, int], None]) -> None:
+        """Append the previous file's `length` bytes at `offset` (or, where they are not there, `remake()`)."""
+        if self.previous is None:
+            noted(self.put(data := remake()), len(data))
+            return
+        if self.run:
+            last_offset, last_length = self.run[-1][:2]
+            if self.gapped and offset == last_offset + last_length + len(self.separator):
+                self.gapped = False
+                self.run.append((offset, length, remake, noted))
+                return
+            self._flush()
+        self.run.append((offset, length, remake, noted))
+
+    def close(self) -> None:
+        self._flush()
+        self._write()
+
+    def _write(self) -> None:
+        write_all(self.target, b"".join(self.pending))
+        self.pending.clear()
+
+    def _flush(self) -> None:
+        if not self.run:
+            return
+        run, gapped = self.run, self.gapped
+        self.run, self.gapped = [], False
+        start, end = run[0][0], run[-1][0] + run[-1][1]
+        self._write()
+        if copy_range(self.previous, self.target, start, end - start):
+            for offset, length, _, noted in run:
+                noted(self.at + offset - start, length)
+            self.at += end - start
+        else:                                # the previous file is not what it was: each piece made again
+            for i, (_, _, remake, noted) in enumerate(run):
+                if i:
+                    self.put(self.separator)
+                noted(self.put(data := remake()), len(data))
+        if gapped:
+            self.put(self.separator)

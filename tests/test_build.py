@@ -424,3 +424,19 @@ def test_a_rebuild_reports_what_the_corpus_checks_find(project):
     clean = runner.invoke(main, ["-C", str(project), "build"])
     assert clean.exit_code == 0, clean.output
     assert warnings(clean) == []
+
+
+def test_a_rebuild_mends_a_spliced_file_that_was_cut_short(project):
+    """corpus.xml and edition.txt are spliced from their previous versions in a rebuild; where the
+    previous file is shorter than the build noted, the members are taken from the sources instead."""
+    runner = CliRunner()
+    assert _build(project).exit_code == 0
+    for spliced in (project / "build" / "export" / "tei" / "corpus.xml", project / "build" / "text" / "edition.txt"):
+        data = spliced.read_bytes()
+        spliced.unlink()                                   # (not in place: the bag links the same inode)
+        spliced.write_bytes(data[:len(data) // 3])
+    _correct_regest(project, "tk-007")
+    assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
+    incremental = _digest(project / "build")
+    assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
+    assert _digest(project / "build") == incremental

@@ -724,3 +724,20 @@ def test_exporting_a_large_edition_takes_little_memory(tmp_path, monkeypatch, ca
     bagit.Bag(str(tmp_path / "export" / "bag")).validate(fast=True)
     with zipfile.ZipFile(tmp_path / "export" / "edition.epub") as book:
         assert len([n for n in book.namelist() if n.startswith("OEBPS/syn-")]) == letters
+
+
+@pytest.mark.parametrize("in_kernel", [True, False])
+def test_copy_range_appends_exactly_the_range(tmp_path, monkeypatch, in_kernel):
+    from edition.output import copy_range
+
+    if not in_kernel:
+        monkeypatch.delattr("os.copy_file_range", raising=False)
+    source = tmp_path / "source.bin"
+    source.write_bytes(bytes(range(256)) * 8192)            # 2 MiB: more than one block by hand
+    target = tmp_path / "target.bin"
+    with open(source, "rb") as src, open(target, "wb", buffering=0) as dst:
+        dst.write(b"head")
+        assert copy_range(src, dst, 1000, 1_500_000)
+        dst.write(b"tail")
+        assert not copy_range(src, dst, 2_000_000, 200_000)   # past the end: nothing appended
+    assert target.read_bytes() == b"head" + source.read_bytes()[1000:1_501_000] + b"tail"

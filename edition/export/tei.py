@@ -18,11 +18,13 @@ import copy
 import os
 import posixpath
 import re
+from functools import partial
 from pathlib import Path
 
 from lxml import etree
 
 from ..odd import SchemaFiles
+from ..output import Splice
 from ..tei import NS, RNG_NS, SCH_NS, TEI_NS, XML_ID, XML_LANG, read_xml, tei
 from ._common import XML_DECLARATION, ExportContext, relative_href, root_element_bytes
 
@@ -212,6 +214,19 @@ def _member_bytes(data: bytes, path: Path) -> bytes:
     return _TEI_DEFAULT_NS.sub(b"", start.group(0), count=1) + element[start.end():]
 
 
+#: What stands between two members of the teiCorpus, and after the last one.
+_BETWEEN, _END = b"\n  ", b"\n"
+
+
+def _member_of(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return _member_bytes(fh.read(), path)
+
+
+def _note(noted: dict, target: str, digest: str, offset: int, length: int) -> None:
+    noted[target] = (digest, offset, length)
+
+
 def export_tei(ctx: ExportContext) -> None:
     """The sources (their schema references pointing to tei/schema/), the schema, and tei/corpus.xml.
 
@@ -234,28 +249,30 @@ def export_tei(ctx: ExportContext) -> None:
     ctx.state["tei"] = noted = {}
     before = open(out.source(CORPUS_FILE), "rb") if CORPUS_FILE in out.known else None
     try:
-        with open(out.new_file(CORPUS_FILE), "wb") as corpus:
-            corpus.write(head)
+        # unbuffered: runs of unchanged members are copied in the kernel (see Splice)
+        with open(out.new_file(CORPUS_FILE), "wb", buffering=0) as corpus:
+            splice = Splice(corpus, before, _BETWEEN)
+            splice.put(head)
             for i, path in enumerate(members):
+                if i:
+                    splice.gap()
                 target = f"{FOLDER}/{_relative(ctx, path)}"
                 digest = digests.get(path)
                 last = previous.get(target)
                 same = digest is not None and last is not None and last[0] == digest and out.keep(target)
-                member = None
-                if same and before is not None:
-                    before.seek(last[1])
-                    member = before.read(last[2])
-                if member is None or len(member) != last[2]:
-                    with open(path, "rb") as fh:
-                        data = fh.read()
-                    if not same:
-                        out.write(target, repoint(data, path, target))
-                    member = _member_bytes(data, path)
+                if same:
+                    splice.reuse(last[1], last[2], partial(_member_of, path), partial(_note, noted, target, digest))
+                    continue
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                out.write(target, repoint(data, path, target))
+                member = _member_bytes(data, path)
+                offset = splice.put(member)
                 if digest is not None:
-                    noted[target] = (digest, corpus.tell(), len(member))
-                corpus.write(member)
-                corpus.write(b"\n  " if i < len(members) - 1 else b"\n")
-            corpus.write(tail)
+                    noted[target] = (digest, offset, len(member))
+            splice.put(_END)
+            splice.put(tail)
+            splice.close()
     finally:
         if before is not None:
             before.close()
