@@ -25,6 +25,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .. import __version__
@@ -32,6 +33,8 @@ from ..output import Output
 from ._common import ExportContext, ExportError
 
 FOLDER = "bag"
+#: Files of at least this size are read for their checksums in threads, side by side.
+LARGE = 1 << 20
 ALGORITHMS = ("sha256", "sha512")
 REQUIRED_OUTPUTS = ("html", "text")
 
@@ -71,7 +74,8 @@ class _Payload:
     """Puts files into bag/data/ and lists them in the payload manifests (written when it closes).
 
     Files must come in the order of their paths. Each is hard-linked where the file system allows
-    (else copied) and read once for both checksums; where its SHA-256 is known (an export just
+    (else copied) and read for its checksums, in threads (hashlib lets go of the interpreter, so the
+    large files of a rebuild are read side by side); where its SHA-256 is known (an export just
     made), only the SHA-512 is computed. In a rebuild, a file the previous bag holds with the same
     size and SHA-256 is kept as it is, with the SHA-512 the previous manifest gives. The bag's files
     are noted in `out.files` like any other.
@@ -81,11 +85,12 @@ class _Payload:
         self.out = out
         self.octets = 0
         self.count = 0
-        self.folders: set[Path] = set()
+        self.folders: set[str] = set()
         self.previous = _previous_sha512(out)
         self.known, self.files = out.known, out.files
-        self.lines256: list[str] = []
-        self.lines512: list[str] = []
+        self.lines: list[tuple[str, tuple]] = []          # per file: its manifest path and checksums (see _checksums)
+        self.new: list[tuple[str, tuple | Future]] = []    # the files linked in: name, (size, sha256, sha512)
+        self.pool = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
 
     def add(self, rel: str, source: Output | Path, entry: tuple[int, str] | None = None, within: str = "") -> None:
         """Put a file at data/`rel`: the file `source`, or the file `within` of the output `source`;
@@ -96,21 +101,25 @@ class _Payload:
         sha512 = self.previous.get(path)
         if entry is not None and sha512 is not None and self.known.get(name) == entry:
             self.files[name] = entry                                 # kept, as Output.keep notes it
-            sha256, size = entry[1], entry[0]
+            self.lines.append((path, (entry[1], sha512)))
+            self.octets += entry[0]
         else:
             where = source.source(within) if isinstance(source, Output) else source
-            digests, size = self._link(name, where, entry and entry[1])
-            sha256, sha512 = digests["sha256"], digests["sha512"]
-        self.lines256.append(f"{sha256}  {path}\n")
-        self.lines512.append(f"{sha512}  {path}\n")
-        self.octets += size
+            folder = os.path.dirname(name)
+            if folder not in self.folders:
+                (self.out.folder / folder).mkdir(parents=True, exist_ok=True)
+                self.folders.add(folder)
+            if entry is not None and entry[0] >= LARGE:
+                sums = self.pool.submit(self._link, name, where, entry[1])
+            else:
+                sums = self._link(name, where, entry and entry[1])
+            self.new.append((name, sums))
+            self.lines.append((path, sums))
         self.count += 1
 
-    def _link(self, name: str, source: Path, sha256: str | None) -> tuple[dict[str, str], int]:
+    def _link(self, name: str, source: Path, sha256: str | None) -> tuple[str, str]:
+        """Link (or copy) the file into the bag; its (SHA-256, SHA-512). (In a thread.)"""
         target = self.out.folder / name
-        if target.parent not in self.folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.folders.add(target.parent)
         try:
             os.link(source, target)
         except OSError:
@@ -125,14 +134,28 @@ class _Payload:
                 for h in hashes.values():
                     h.update(block)
         digests = {"sha256": sha256, **{a: h.hexdigest() for a, h in hashes.items()}}
-        # what out.copy would note, without reading the file a second time
-        self.out.files[name] = (size, digests["sha256"])
-        self.out.written.add(name)
-        return digests, size
+        return size, digests["sha256"], digests["sha512"]
 
     def close(self) -> None:
-        for algorithm, lines in zip(ALGORITHMS, (self.lines256, self.lines512)):
-            self.out.write_pieces(f"{FOLDER}/manifest-{algorithm}.txt", lines)
+        """Wait for the checksums; note the new files and write the payload manifests."""
+        try:
+            made = {name: sums.result() if isinstance(sums, Future) else sums for name, sums in self.new}
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        for name, (size, sha256, _) in made.items():
+            self.out.files[name] = (size, sha256)       # what Output.record would note, without reading it again
+            self.out.written.add(name)
+            self.octets += size
+        for i, algorithm in enumerate(ALGORITHMS):
+            self.out.write_pieces(f"{FOLDER}/manifest-{algorithm}.txt",
+                                  (f"{_checksums(sums)[i]}  {path}\n" for path, sums in self.lines))
+
+
+def _checksums(sums: tuple[str, str] | tuple[int, str, str] | Future) -> tuple[str, str]:
+    """(SHA-256, SHA-512) of a payload file: as kept, or as computed (see _Payload._link)."""
+    if isinstance(sums, Future):
+        sums = sums.result()
+    return sums[-2:]
 
 
 def _built_files(built: Output | Path) -> list[tuple[str, Output | Path, tuple[int, str] | None]]:
