@@ -273,27 +273,27 @@ class _CachePickler(pickle.Pickler):
 
 
 class _CacheUnpickler(pickle.Unpickler):
-    """Reads one piece _CachePickler wrote; a path is the object `paths` has for its text, where it has one."""
+    """Reads one piece _CachePickler wrote; a path is made by `path(text)`."""
 
-    def __init__(self, fh, paths: dict[str, Path]):
+    def __init__(self, fh, path):
         super().__init__(fh)
-        self.paths = paths
+        self.path = path       # (not a method: its memo would hold it, and so itself, in a cycle)
 
     def find_class(self, module: str, name: str):
-        return self._path if module == __name__ and name == "_path" else super().find_class(module, name)
-
-    def _path(self, text: str) -> Path:
-        return self.paths.get(text) or Path(text)
+        return self.path if module == __name__ and name == "_path" else super().find_class(module, name)
 
 
 class _CacheReader:
-    """The pieces of the cache file, one after the other (each stands alone, see _CachePickler)."""
+    """The pieces of the cache file, one after the other (each stands alone, see _CachePickler); a
+    path is the object `paths` has for its text, where it has one."""
 
     def __init__(self, fh, paths: dict[str, Path]):
-        self.fh, self.paths = fh, paths
+        known = paths.get
+        self.fh = fh
+        self.path = lambda text: known(text) or Path(text)
 
     def load(self):
-        return _CacheUnpickler(self.fh, self.paths).load()
+        return _CacheUnpickler(self.fh, self.path).load()
 
 
 #: Items per pickle of a large mapping in the cache file.
@@ -366,7 +366,14 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
     stale = {cache.numbers[str(p)] for _, p in todo} | gone
     for key in [k for k in cache.records if k not in current or cache.numbers.get(k) in stale]:
         del cache.records[key]
-    parts = []
+    # The corpus index changes only where the parts of it of the documents read again did (a corrected
+    # word changes none: then the index, and what the checks found in it, stay as they are). Where that
+    # is certain from the start (a document new or gone), their parts are merged as they come.
+    changed_index = streaming = bool(gone) or any(str(p) not in cache.docs for _, p in todo)
+    if streaming:
+        cache.index.remove(stale)
+    held: list[tuple] = []                 # the parts read, until it is known whether the index changed
+    paths_by_number = {number: path for number, path in todo}
     diagnostics: list[Diagnostic] = []
     rendering = 0.0
     if todo:
@@ -380,28 +387,28 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
             pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_gather, initargs=(config.odd, folder))
             parts = pool.map(_gather_chunk, chunks, [root] * len(chunks))
         try:
-            parts = list(parts)
+            for light, packed, seconds in parts:
+                rendering += seconds
+                for path, stamp, result in light:
+                    diagnostics.extend(result.diagnostics)
+                    old = cache.docs.get(str(path))
+                    changed_index = changed_index or old.index != stamp.index or old.number != stamp.number
+                    stamps[str(path)] = replace(stamp, clean=not result.diagnostics)
+                    if result.record is not None:
+                        share_strings(result.record)
+                        cache.records[str(path)] = result.record
+                if streaming:
+                    cache.index.merge_packed(packed, paths_by_number)
+                else:
+                    held.append(packed)
         finally:
             if jobs > 1:
                 pool.shutdown()
-    # what the documents read gave; the corpus index changes only where their parts of it did
-    # (a corrected word changes none: the index, and what the checks found in it, stay as they are)
-    changed_index = bool(gone)
-    for light, _, seconds in parts:
-        rendering += seconds
-        for path, stamp, result in light:
-            diagnostics.extend(result.diagnostics)
-            old = cache.docs.get(str(path))
-            changed_index = changed_index or old is None or old.index != stamp.index or old.number != stamp.number
-            stamps[str(path)] = replace(stamp, clean=not result.diagnostics)
-            if result.record is not None:
-                share_strings(result.record)
-                cache.records[str(path)] = result.record
     if changed_index:
-        cache.index.remove(stale)
-        paths_by_number = {number: path for number, path in todo}
-        for _, packed, _ in parts:
-            cache.index.merge_packed(packed, paths_by_number)
+        if not streaming:
+            cache.index.remove(stale)
+            for packed in held:
+                cache.index.merge_packed(packed, paths_by_number)
         cache.checked = None
     cache.docs = stamps
     return [(p, stamps[str(p)]) for p in paths], diagnostics, rendering
@@ -557,9 +564,9 @@ def _pagefind() -> list[str]:
 
 
 class SearchIndex:
-    """Pagefind run on each shard of letter pages whose pages changed, in the background: started
-    once the pages are written, it runs while the exports are made (its processes only wait on
-    Pagefind, and nothing forks meanwhile); `finish()` waits for it and notes its files. Only the
+    """Pagefind run on each shard of letter pages whose pages changed, in threads that only wait on
+    Pagefind's processes: started once the pages are written; `finish()` waits for it and notes its
+    files. The build may let it run while the exports are made (nothing forks meanwhile); only the
     bag reads the html output whole, so the exports wait for it there (ExportContext.built_ready)."""
 
     def __init__(self, html: Output, shards: dict[str, list[str]], page_keys: dict[str, str], cache: Cache,
@@ -847,8 +854,15 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
 
         if reporter.failed():
             raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
-        # the search index is made in the background, while the exports are made (see SearchIndex)
-        search = SearchIndex(html, _shards(corpus.letters), letter_keys, cache, jobs or default_jobs())
+        # The search index: a few shards (a rebuild's) are indexed in the background, on the cores the
+        # exports leave idle (they run in this process); many (a full build's) first, on every core,
+        # so that Pagefind and the exports do not hold their memory at the same time.
+        progress("indexing for search")
+        workers = jobs or default_jobs()
+        search = SearchIndex(html, _shards(corpus.letters), letter_keys, cache, workers)
+        if len(search.todo) >= workers or "export" not in names:
+            result.reindexed = search.finish()
+            lap("search index")
 
         # 4. exports
         if "export" in names:
@@ -878,9 +892,9 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
             lap("export")
             if reporter.failed():
                 raise BuildError("the exports reported errors (listed above); nothing was written, the previous build is intact")
-        progress("indexing for search")
-        result.reindexed = search.finish()
-        lap("search index (what the exports did not wait for)")
+        if not search.done:
+            result.reindexed = search.finish()
+            lap("search index (what the exports did not wait for)")
 
         # 5. put in place: a first or full build swaps whole folders (the previous ones are set aside
         # in .old-NAME, deleted during the next build); a rebuild renames its new files into place.
