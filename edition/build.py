@@ -27,7 +27,6 @@ The pipeline, for editions of tens of thousands of letters on a small machine:
 """
 from __future__ import annotations
 
-import copyreg
 import gc
 import hashlib
 import json
@@ -41,12 +40,13 @@ import tempfile
 import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from importlib import resources
-from pathlib import Path, PosixPath, WindowsPath
+from pathlib import Path
 
-from . import __version__
+from . import cache as build_cache
+from .cache import COMMITTING, Cache, DocStamp
 from .config import Config
 from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, read_document, share_strings
 from .diagnostics import ERROR, Diagnostic, EditionError, Reporter
@@ -54,9 +54,8 @@ from .output import Entry, Output, Splice
 from .odd import Schema, SchemaFiles, load as load_schema
 from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
-from .validate import Checker, collect, default_jobs, gc_paused, integrity
+from .validate import Checker, collect, default_jobs, integrity
 
-CACHE_VERSION = 10
 #: Letters per search shard: a change re-indexes one shard, not the whole edition. Pagefind takes
 #: about 0.9 s and 100 MB for 500 pages, 0.45 s and 57 MB for 250; the browser merges the shards.
 SHARD_SIZE = 250
@@ -81,20 +80,6 @@ class DocResult:
     diagnostics: list[Diagnostic]
     index: integrity.CorpusIndex
     record: DocumentRecord | None
-
-
-@dataclass(frozen=True)
-class DocStamp:
-    """What the cache keeps in memory per document: enough to tell whether it changed."""
-
-    stamp: tuple[int, int]          # (mtime_ns, size): the quick test for "unchanged"
-    digest: str                     # SHA-256 of the bytes: names its cached result and fragments
-    number: int                     # the document's number in the corpus index
-    clean: bool = True              # no diagnostic: its results may be reused as they are
-    header: str = ""                # SHA-256 of its teiHeader's bytes (what the metadata exports read)
-    revised: str | None = None      # the newest date of its revision history (the exports' date of production)
-    model: str = ""                 # a key of its part of the corpus model
-    index: str = ""                 # a key of its part of the corpus index (what the corpus checks read)
 
 
 _GATHER: tuple[Checker, Path] | None = None
@@ -168,165 +153,6 @@ def _store(target: Path, value) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}")
     tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     tmp.replace(target)
-
-
-@dataclass
-class Cache:
-    """The previous build's results, read from build/.cache/state.pickle."""
-
-    key: str = ""
-    docs: dict[str, DocStamp] = field(default_factory=dict)     # path -> its stamp
-    numbers: dict[str, int] = field(default_factory=dict)      # path -> stable document number
-    pages: dict[str, str] = field(default_factory=dict)        # letter id (":lists" for the lists) -> key of its inputs
-    page_digests: dict[str, str] = field(default_factory=dict)  # letter id -> digest of the document its key was made of
-    lists: list[str] = field(default_factory=list)             # the pages that list the whole edition
-    index: integrity.CorpusIndex = field(default_factory=integrity.CorpusIndex)   # of every document
-    records: dict[str, DocumentRecord] = field(default_factory=dict)             # path -> its model part
-    shards: dict[str, str] = field(default_factory=dict)       # search shard -> key of its pages
-    outputs: dict[str, dict[str, Entry]] = field(default_factory=dict)   # output -> its files: path -> (size, sha256)
-    exports: dict[str, tuple[str | None, list[str]]] = field(default_factory=dict)  # export -> (key of its input, its files)
-    export_state: dict[str, object] = field(default_factory=dict)   # export -> what it noted for reuse
-    appendix: tuple[str, str] = ("", "")                       # (lists key, the text edition's registers appendix)
-    text_layout: dict[str, tuple[int, int]] = field(default_factory=dict)   # letter id -> its place in edition.txt
-    checked: list[Diagnostic] | None = None                   # what the corpus checks found in `index` (None: not checked)
-
-
-def _global_key(config: Config) -> str:
-    """What invalidates the whole cache: the toolkit, the schema and the theme."""
-    h = hashlib.sha256(f"{CACHE_VERSION} {__version__} {config.base_url} {config.title} {config.contact}".encode())
-    files = SchemaFiles(config.odd)
-    for p in (files.odd, files.rng, files.sch):
-        h.update(p.read_bytes() if p.exists() else b"")
-    # the toolkit's own code, theme and assets (a changed renderer must not reuse old pages)
-    for folder in (Path(__file__).parent, config.root / "templates"):
-        if folder.is_dir():
-            for p in sorted(folder.rglob("*")):
-                if p.is_file() and p.suffix not in (".pyc",) and "__pycache__" not in p.parts:
-                    h.update(p.relative_to(folder).as_posix().encode())
-                    h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-_CACHE_FIELDS = tuple(f.name for f in fields(Cache))      # "key" first: a cache of another key is not read further
-
-#: Beside the cache while a build puts its outputs in place: if it is found, that build was interrupted
-#: and the outputs may be half old, half new, so the next build is a full one.
-COMMITTING = "committing"
-
-
-def _read_cache(folder: Path, key: str, last: str | None = None, paths: dict[str, Path] | None = None) -> dict | None:
-    """The cache's fields, up to `last` (all by default: the rest of the file is not read), or None
-    where there is no cache of this key or a commit was cut short. `paths`: the documents as this
-    run listed them, by their text; a path the cache names is read as that very object."""
-    if (folder / COMMITTING).exists():
-        return None
-    try:
-        with open(folder / "state.pickle", "rb") as fh, gc_paused(keep=True):   # (else loading takes three times as long)
-            reader = _CacheReader(fh, paths or {})
-            if reader.load() != CACHE_VERSION or _load_field(reader) != key:      # the key is the first field
-                return None
-            fields = {"key": key}
-            for name in _CACHE_FIELDS[1:]:
-                fields[name] = _load_field(reader)
-                if name == last:
-                    break
-            return fields
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-
-
-def _load_cache(folder: Path, key: str, paths: dict[str, Path]) -> Cache:
-    fields = _read_cache(folder, key, paths=paths)
-    return Cache(**fields) if fields is not None else Cache(key)
-
-
-def load_index(config: Config) -> tuple[dict[str, DocStamp], dict[str, int], integrity.CorpusIndex] | None:
-    """What `edition validate FILE` borrows from the last build: the documents' stamps and numbers and
-    the corpus index. None where there is no cache of this code, schema and configuration."""
-    fields = _read_cache(config.build / ".cache", _global_key(config), last="index")
-    return (fields["docs"], fields["numbers"], fields["index"]) if fields is not None else None
-
-
-def _save_cache(folder: Path, cache: Cache) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "state.pickle.tmp"
-    with open(tmp, "wb") as fh, gc_paused():
-        writer = _CachePickler(fh, pickle.HIGHEST_PROTOCOL)
-        writer.dump(CACHE_VERSION)
-        for name in _CACHE_FIELDS:
-            _dump_field(writer, getattr(cache, name))
-    tmp.replace(folder / "state.pickle")
-
-
-def _path(text: str) -> Path:
-    return Path(text)
-
-
-class _CachePickler(pickle.Pickler):
-    """Pickles a path as its text (pathlib pickles its parts, which take several times as long to read)."""
-
-    dispatch_table = {**copyreg.dispatch_table, **{kind: lambda p: (_path, (str(p),)) for kind in (PosixPath, WindowsPath)}}
-
-    def dump(self, obj) -> None:
-        super().dump(obj)
-        self.clear_memo()          # each piece stands alone: the memory of what was written stays small
-
-
-class _CacheUnpickler(pickle.Unpickler):
-    """Reads one piece _CachePickler wrote; a path is made by `path(text)`."""
-
-    def __init__(self, fh, path):
-        super().__init__(fh)
-        self.path = path       # (not a method: its memo would hold it, and so itself, in a cycle)
-
-    def find_class(self, module: str, name: str):
-        return self.path if module == __name__ and name == "_path" else super().find_class(module, name)
-
-
-class _CacheReader:
-    """The pieces of the cache file, one after the other (each stands alone, see _CachePickler); a
-    path is the object `paths` has for its text, where it has one."""
-
-    def __init__(self, fh, paths: dict[str, Path]):
-        known = paths.get
-        self.fh = fh
-        self.path = lambda text: known(text) or Path(text)
-
-    def load(self):
-        return _CacheUnpickler(self.fh, self.path).load()
-
-
-#: Items per pickle of a large mapping in the cache file.
-_BATCH = 1000
-
-
-def _dump_field(writer: _CachePickler, value) -> None:
-    """One field of the cache, in pickles small enough that the pickler's memory of what it wrote
-    (all of it, until the end of a dump) stays small: a large mapping in batches of items, the
-    corpus index packed (flat lists and arrays, see CorpusIndex.pack)."""
-    if isinstance(value, integrity.CorpusIndex):
-        writer.dump(("index", value.pack(), value.paths))
-    elif isinstance(value, dict) and len(value) > _BATCH:
-        items = list(value.items())
-        writer.dump(("batches", -(-len(items) // _BATCH)))
-        for i in range(0, len(items), _BATCH):
-            writer.dump(items[i:i + _BATCH])
-    else:
-        writer.dump(("value", value))
-
-
-def _load_field(reader: _CacheReader):
-    kind, *rest = reader.load()
-    if kind == "index":
-        index = integrity.CorpusIndex()
-        index.merge_packed(rest[0], rest[1])
-        return index
-    if kind == "batches":
-        out = {}
-        for _ in range(rest[0]):
-            out.update(reader.load())
-        return out
-    return rest[0]
 
 
 def list_documents(config: Config) -> list[Path]:
@@ -410,6 +236,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
             for packed in held:
                 cache.index.merge_packed(packed, paths_by_number)
         cache.checked = None
+        cache.index_changed = True
     cache.docs = stamps
     return [(p, stamps[str(p)]) for p in paths], diagnostics, rendering
 
@@ -714,9 +541,9 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     cache_dir = config.build / ".cache"
     fragments = cache_dir / "fragments"
     fragments.mkdir(parents=True, exist_ok=True)
-    key = _global_key(config)
+    key = build_cache.global_key(config)
     documents = list_documents(config)
-    cache = Cache(key) if full else _load_cache(cache_dir, key, {str(p): p for p in documents})
+    cache = Cache(key) if full else build_cache.load(cache_dir, key, {str(p): p for p in documents})
     gc.freeze()
     previous_keys = dict(cache.pages)
     previous_shards = dict(cache.shards)
@@ -887,7 +714,9 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
                 ctx.previous_state, ctx.page_keys = cache.export_state, letter_keys
                 export(ctx)
                 timings.update((f"export {name}", round(seconds, 3)) for name, seconds in ctx.seconds.items())
-                cache.exports = {name: (inputs.get(name), files) for name, files in ctx.exported.items()}
+                # (the files of an export without a key, such as the bag, are not kept: it is always made again)
+                cache.exports = {name: (inputs.get(name), files if inputs.get(name) is not None else [])
+                                 for name, files in ctx.exported.items()}
                 cache.export_state = ctx.state
             lap("export")
             if reporter.failed():
@@ -914,7 +743,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
             cache.pages, cache.shards, cache.page_digests = previous_keys, previous_shards, previous_page_digests
         if "text" not in names:
             cache.text_layout = previous_layout          # the text edition was not put in place
-        _save_cache(cache_dir, cache)
+        build_cache.save(cache_dir, cache)
         (cache_dir / COMMITTING).unlink()
         _prune(cache_dir, {s.digest for _, s in stamps}, previous_digests)
         lap("commit")

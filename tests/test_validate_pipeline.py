@@ -128,7 +128,7 @@ def test_one_file_of_a_built_edition_is_checked_against_the_index_the_build_kept
 
     from click.testing import CliRunner
 
-    from edition import build as build_mod
+    from edition import cache as cache_mod
     from edition import validate as validate_mod
     from edition.cli import main
 
@@ -139,8 +139,8 @@ def test_one_file_of_a_built_edition_is_checked_against_the_index_the_build_kept
     shutil.copy(REPO / "pyproject.toml", project / "pyproject.toml")
     monkeypatch.setattr(validate_mod, "BORROW_THRESHOLD", 1)      # the repository's edition is small
     borrowed = []
-    load_index = build_mod.load_index
-    monkeypatch.setattr(build_mod, "load_index", lambda config: borrowed.append(load_index(config)) or borrowed[-1])
+    load_index = cache_mod.load_index
+    monkeypatch.setattr(cache_mod, "load_index", lambda config: borrowed.append(load_index(config)) or borrowed[-1])
     runner = CliRunner()
     letter = str(project / "tei" / "letters" / "tk-007.xml")
 

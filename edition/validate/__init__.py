@@ -257,10 +257,10 @@ class Validator:
 
     def _borrow_index(self, every: list[Path], wanted: set[Path]):
         """For some files of a large edition: the corpus index of the other documents from the last
-        build's cache (edition.build.load_index), where they have not changed since; only the files
+        build's cache (edition.cache.load_index), where they have not changed since; only the files
         asked for and the changed documents are read. Returns (that index, [(number, path, wanted)]
         to read), or None where there is no usable cache (then every document is read)."""
-        from ..build import load_index
+        from ..cache import load_index
 
         found = load_index(self.config)
         if found is None:

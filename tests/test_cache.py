@@ -1,0 +1,132 @@
+"""The build cache: the whole state, and the delta a rebuild writes instead (edition.cache)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import REPO
+from edition import cache as cache_mod
+from edition.cache import Cache, DocStamp
+from edition.cli import main
+
+
+def _cache(n: int) -> Cache:
+    docs = {f"/e/tei/letters/l{i}.xml": DocStamp((i, 100 + i), f"d{i}", i) for i in range(n)}
+    return Cache(key="k", docs=docs, numbers={p: s.number for p, s in docs.items()},
+                 pages={f"l{i}": f"p{i}" for i in range(n)}, lists=["index.html"],
+                 outputs={"html": {f"letters/l{i}.html": (i, f"h{i}") for i in range(n)},
+                          "text": {f"l{i}.txt": (i, f"t{i}") for i in range(n)}},
+                 export_state={"tei": {f"tei/l{i}.xml": ("d", i, 1) for i in range(n)}, "epub": ["a", "b"]},
+                 appendix=("lk", "Registers"), text_layout={f"l{i}": (i * 10, 10) for i in range(n)}, checked=[])
+
+
+def _fields(cache: Cache) -> dict:
+    return {name: getattr(cache, name) for name in cache_mod.FIELDS if name != "index"}
+
+
+def _change(cache: Cache, step: int) -> None:
+    """A rebuild's kind of change: an item changed, one removed, one added, in flat and nested mappings."""
+    cache.docs[f"/e/tei/letters/l{step}.xml"] = DocStamp((step, 1), f"new{step}", step)
+    del cache.pages[f"l{step + 1}"]
+    cache.pages[f"extra{step}"] = "x"
+    cache.outputs["html"][f"letters/l{step}.html"] = (1, f"changed{step}")
+    cache.outputs["html"].pop(f"letters/l{step + 2}.html")
+    cache.outputs["export"] = {"cmif.xml": (step, "c")}          # a new output
+    cache.export_state["epub"] = ["a", f"b{step}"]             # not a mapping: whole
+    cache.text_layout = {k: (o + step, n) for k, (o, n) in cache.text_layout.items()}   # a new mapping
+    cache.lists = ["index.html", f"list{step}.html"]
+
+
+def test_rebuilds_write_a_delta_that_reads_back_as_the_state(tmp_path):
+    folder = tmp_path / "cache"
+    cache_mod.save(folder, _cache(200))
+    assert not (folder / cache_mod.DELTA).exists()
+    expected = _cache(200)
+    for step in range(3):
+        cache = cache_mod.load(folder, "k", {})
+        assert _fields(cache) == _fields(expected)
+        _change(cache, step)
+        _change(expected, step)
+        cache_mod.save(folder, cache)
+        assert (folder / cache_mod.DELTA).exists()             # a small change: only the delta is written
+        assert (folder / cache_mod.DELTA).stat().st_size < (folder / cache_mod.STATE).stat().st_size / 10
+    assert _fields(cache_mod.load(folder, "k", {})) == _fields(expected)
+    # a changed corpus index, or a delta grown too large, writes the whole state again
+    cache = cache_mod.load(folder, "k", {})
+    cache.index_changed = True
+    cache_mod.save(folder, cache)
+    assert not (folder / cache_mod.DELTA).exists()
+    assert _fields(cache_mod.load(folder, "k", {})) == _fields(expected)
+
+
+def test_a_delta_beside_a_newer_state_is_not_read(tmp_path):
+    folder = tmp_path / "cache"
+    cache_mod.save(folder, _cache(200))
+    cache = cache_mod.load(folder, "k", {})
+    _change(cache, 1)
+    cache_mod.save(folder, cache)
+    stale = (folder / cache_mod.DELTA).read_bytes()
+    newer = _cache(200)
+    newer.lists = ["newer.html"]
+    cache_mod.save(folder, newer)                              # (no journal: the whole state)
+    (folder / cache_mod.DELTA).write_bytes(stale)              # as if removing it had failed
+    assert _fields(cache_mod.load(folder, "k", {})) == _fields(newer)
+
+
+def test_paths_are_read_as_the_objects_the_build_listed(tmp_path):
+    folder = tmp_path / "cache"
+    cache = _cache(3)
+    listed = Path("/e/tei/letters/l1.xml")
+    cache.checked = [listed]
+    cache_mod.save(folder, cache)
+    assert cache_mod.load(folder, "k", {str(listed): listed}).checked[0] is listed
+    assert cache_mod.load(folder, "k", {}).checked[0] == listed
+
+
+@pytest.fixture()
+def project(tmp_path):
+    dest = tmp_path / "project"
+    dest.mkdir()
+    for folder in ("tei", "schema"):
+        shutil.copytree(REPO / folder, dest / folder)
+    shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
+    return dest
+
+
+def test_rebuilds_from_a_state_and_its_delta_give_what_a_full_build_gives(project, monkeypatch):
+    """A chain of rebuilds, each reading the state and the delta the ones before wrote, ends with
+    the output a full build of the same sources gives."""
+    import hashlib
+
+    monkeypatch.setattr(cache_mod, "DELTA_SHARE", 1.0)        # every rebuild writes a delta
+    runner = CliRunner()
+
+    def build(*args: str) -> None:
+        result = runner.invoke(main, ["-C", str(project), "build", *args])
+        assert result.exit_code == 0, result.output
+
+    def outputs() -> dict[str, str]:
+        root = project / "build"
+        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).parts[0] in ("html", "text", "export")}
+
+    build()
+    deltas = []
+    for letter_id, word in (("tk-007", "Corrected. "), ("tk-012", "Amended. "), ("tk-007", "Again. ")):
+        letter = project / "tei" / "letters" / f"{letter_id}.xml"
+        text = letter.read_text(encoding="utf-8")
+        at = text.index("<p>", text.index('<div type="regest">')) + 3
+        letter.write_text(text[:at] + word + text[at:], encoding="utf-8")
+        build()
+        deltas.append((project / "build" / ".cache" / cache_mod.DELTA).stat().st_size)
+    new = runner.invoke(main, ["-C", str(project), "new", "--date", "1977-06-01", "--sender", "tito",
+                               "--recipient", "kim_il_sung"])
+    assert new.exit_code == 0, new.output
+    build()
+    assert deltas[0] < deltas[-1]                              # cumulative: each delta holds the ones before
+    incremental = outputs()
+    build("--full")
+    assert outputs() == incremental
