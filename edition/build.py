@@ -336,10 +336,10 @@ def text_edition(corpus: Corpus, config: Config, text: Output, reporter: Reporte
                 rel = f"{letter.id}.txt"
                 where = layout.get(letter.id) if rel not in text.written else None
                 if where is not None:
-                    splice.reuse(where[0], where[1], text.source(rel).read_bytes,
+                    splice.reuse(where[0], where[1], partial(text.read, rel),
                                  partial(_place, placed, letter.id))
                 else:
-                    data = text.source(rel).read_bytes()
+                    data = text.read(rel)
                     placed[letter.id] = (splice.put(data), len(data))
             splice.put(appendix.encode("utf-8"))
             splice.close()

@@ -123,6 +123,11 @@ class Output:
         if prefixes:
             self.files.update((rel, entry) for rel, entry in self.known.items() if rel.startswith(prefixes))
 
+    def read(self, rel: str) -> bytes:
+        """The bytes of a file of the new output."""
+        with open(self.source(rel), "rb") as fh:
+            return fh.read()
+
     def source(self, rel: str) -> Path:
         """Where a file of the new output can be read now (the staging folder or the previous output)."""
         if rel in self.written or self.previous is None:

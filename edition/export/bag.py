@@ -88,7 +88,7 @@ class _Payload:
         self.folders: set[str] = set()
         self.previous = _previous_sha512(out)
         self.known, self.files = out.known, out.files
-        self.lines: list[tuple[str, tuple]] = []          # per file: its manifest path and checksums (see _checksums)
+        self.lines: list[tuple[str, tuple | Future]] = []  # per file: its manifest path and checksums (see close)
         self.new: list[tuple[str, tuple | Future]] = []    # the files linked in: name, (size, sha256, sha512)
         self.pool = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
 
@@ -146,16 +146,10 @@ class _Payload:
             self.out.files[name] = (size, sha256)       # what Output.record would note, without reading it again
             self.out.written.add(name)
             self.octets += size
+        lines = [(path, sums.result() if isinstance(sums, Future) else sums) for path, sums in self.lines]
         for i, algorithm in enumerate(ALGORITHMS):
-            self.out.write_pieces(f"{FOLDER}/manifest-{algorithm}.txt",
-                                  (f"{_checksums(sums)[i]}  {path}\n" for path, sums in self.lines))
-
-
-def _checksums(sums: tuple[str, str] | tuple[int, str, str] | Future) -> tuple[str, str]:
-    """(SHA-256, SHA-512) of a payload file: as kept, or as computed (see _Payload._link)."""
-    if isinstance(sums, Future):
-        sums = sums.result()
-    return sums[-2:]
+            # (kept: (sha256, sha512); linked: (size, sha256, sha512))
+            self.out.write_pieces(f"{FOLDER}/manifest-{algorithm}.txt", (f"{sums[i - 2]}  {path}\n" for path, sums in lines))
 
 
 def _built_files(built: Output | Path) -> list[tuple[str, Output | Path, tuple[int, str] | None]]:

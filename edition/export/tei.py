@@ -157,6 +157,9 @@ def _members(ctx: ExportContext) -> tuple[list[Path], list[Path], list[Path]]:
     """The documents in the order of the teiCorpus: the edition document, the registers, the letters by date."""
     letters = [l.path for l in ctx.corpus.letters]
     edition = [ctx.corpus.edition.path] if ctx.corpus.edition is not None else []
+    if ctx.documents is not None:       # a build's: the very paths it listed, absolute and normalised
+        placed = set(map(str, letters + edition))
+        return edition, [p for p in ctx.document_paths() if str(p) not in placed], letters
     folders: dict[str, str] = {}
 
     def real(path: Path) -> str:                  # the folder resolved once, not every file
