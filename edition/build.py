@@ -6,16 +6,20 @@ The pipeline, for editions of tens of thousands of letters on a small machine:
             layers, its part of the corpus index, its part of the corpus model, and (letters)
             its body rendered for every output, links left to be filled in (stored by content
             hash in build/.cache/fragments/). The merged index, the model records and what the
-            outputs hold are kept in build/.cache/state.pickle, so a rebuild reads only changed files.
-2. check    The corpus checks run on the merged index; errors stop the build here.
+            outputs hold are kept in build/.cache/ (edition.cache: a rebuild writes only what it
+            changed there), so a rebuild reads only changed files.
+2. check    The corpus checks run on the merged index (a rebuild whose documents changed no part
+            of the index reports what the previous checks found); errors stop the build here.
 3. write    Each output (html/, text/, export/) is made as a change to the previous one
             (edition.output.Output): new files go to a staging folder, unchanged ones are only
             noted. Letter pages whose inputs changed are rendered by a pool of processes that share
             the assembled corpus; the lists and registers are made again only when the corpus
             model changed. The search index is split into shards and only shards with changed pages
-            are indexed again (Pagefind merges them at query time).
+            are indexed again (Pagefind merges them at query time); a few shards are indexed
+            while the exports are made.
 4. export   The library exports (edition.export): an export whose input did not change keeps its
-            files; the EPUB copies its unchanged pages, the bag its unchanged payload.
+            files; the teiCorpus and the text edition are spliced from their previous versions
+            (edition.output.Splice), the EPUB copies its unchanged pages, the bag its unchanged payload.
 5. commit   Only now is anything put in place: a first or `--full` build swaps whole folders (the
             previous ones set aside in .old-*, deleted by the next build); a rebuild renames its new
             files into the folders and sets aside the files they replace and those no longer made. A failed build leaves
