@@ -24,8 +24,8 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 Entry = tuple[int, str]          # (size, SHA-256 as hex)
 

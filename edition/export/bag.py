@@ -117,8 +117,8 @@ class _Payload:
             self.lines.append((path, sums))
         self.count += 1
 
-    def _link(self, name: str, source: Path, sha256: str | None) -> tuple[str, str]:
-        """Link (or copy) the file into the bag; its (SHA-256, SHA-512). (In a thread.)"""
+    def _link(self, name: str, source: Path, sha256: str | None) -> tuple[int, str, str]:
+        """Link (or copy) the file into the bag; its size, SHA-256 and SHA-512. (In a thread, for a large file.)"""
         target = self.out.folder / name
         try:
             os.link(source, target)
