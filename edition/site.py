@@ -130,7 +130,8 @@ def environment(config: Config) -> jinja2.Environment:
     if project_templates.is_dir():
         loaders.append(jinja2.FileSystemLoader(str(project_templates)))
     loaders.append(jinja2.PackageLoader("edition", "templates"))
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+    # (auto_reload off: a build does not change its templates, so no page asks the file system whether they did)
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True, auto_reload=False,
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
@@ -258,7 +259,8 @@ class Site:
 
     # ------------------------------------------------------------ pages
     def _render(self, path: str, template: str, **context) -> str:
-        return "".join(self._stream(path, template, **context))
+        # render() joins the template's pieces itself, without the generator around them that _stream's needs
+        return self.templates().get_template(template).render(self._context(path, context))
 
     def templates(self) -> jinja2.Environment:
         """The Jinja2 environment, made once; `load_templates` compiles the templates ahead (before
@@ -275,9 +277,12 @@ class Site:
 
     def _stream(self, path: str, template: str, **context) -> Iterator[str]:
         """A page's text in pieces, made as they are taken (a list of the whole edition is never one string)."""
-        env = self.templates()
+        return self.templates().get_template(template).generate(self._context(path, context))
+
+    def _context(self, path: str, context: dict) -> dict:
+        """What the template of the page at `path` is given: `context` and what every page shows."""
         common = {"title": self.config.title, "registers": [(k.key, k.label) for k in REGISTER_KINDS]}
-        return env.get_template(template).generate(root="../" * path.count("/"), page=path, **common, **context)
+        return dict(root="../" * path.count("/"), page=path, **common, **context)
 
     def parts(self, letter: Letter) -> dict[str, str]:
         if self.fragments is not None:

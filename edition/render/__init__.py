@@ -50,6 +50,9 @@ def render_text(element: etree._Element, *, resolve: Resolver | None = None, rep
 
 _PLACEHOLDER_PREFIX = "./__ref__/"
 _PLACEHOLDER_LINK = re.compile(r'<a ([^>]*?)href="\./__ref__/([^"]+)"([^>]*)>(.*?)</a>', re.S)
+#: The address alone (the HTML renderer writes it only in an <a> start tag; text and other
+#: attribute values have their '"' escaped, so it cannot occur elsewhere).
+_PLACEHOLDER_HREF = re.compile(r'href="\./__ref__/([^"]+)"')
 
 
 def deferred(xml_id: str) -> str:
@@ -58,7 +61,22 @@ def deferred(xml_id: str) -> str:
 
 
 def fill_links(fragment: str, resolve: Resolver) -> str:
-    """Replace the placeholders of `deferred` with `resolve(id)`; unwrap links that resolve to nothing."""
+    """Replace the placeholders of `deferred` with `resolve(id)`; unwrap links that resolve to nothing.
+
+    Usually every link resolves: then only the addresses change, and each distinct one is resolved
+    once. Otherwise each link is looked at whole, to unwrap those that resolve to nothing.
+    """
+    hrefs: dict[str, str] = {}
+    for quoted in dict.fromkeys(_PLACEHOLDER_HREF.findall(fragment)):   # distinct, in order
+        url = resolve(_html.unescape(quoted))
+        if not url:
+            return _unwrap_links(fragment, resolve)
+        hrefs[quoted] = f'href="{_html.escape(url, quote=True)}"'
+    return _PLACEHOLDER_HREF.sub(lambda m: hrefs[m.group(1)], fragment)
+
+
+def _unwrap_links(fragment: str, resolve: Resolver) -> str:
+    """fill_links, link by link: links that resolve to nothing become spans."""
     def replace(m: re.Match) -> str:
         before, ident, after, inner = m.group(1), _html.unescape(m.group(2)), m.group(3), m.group(4)
         url = resolve(ident)

@@ -287,17 +287,20 @@ class CompiledRules:
     `rules` maps the Clark name of an element to its rules for that output, in order: the lookup
     spares every element the namespace test and the output test. `block_tags` are the elements
     with a rule that starts a block: the test for block content skips all others unevaluated.
+    `omit_tags`, likewise, are the elements with a rule that renders nothing (omit, metadata).
     """
 
     rules: Mapping[str, tuple[Rule, ...]]
     block_tags: frozenset[str]
+    omit_tags: frozenset[str]
 
 
 def compile_rules(behaviours: Mapping[str, tuple[Rule, ...]], output: str) -> CompiledRules:
     """`behaviours` compiled for `output`."""
     rules = {_TEI_PREFIX + name: tuple(r for r in entries if r.output is None or r.output == output)
              for name, entries in behaviours.items()}
-    return CompiledRules(rules, frozenset(tag for tag, rs in rules.items() if any(r.starts_block for r in rs)))
+    return CompiledRules(rules, frozenset(tag for tag, rs in rules.items() if any(r.starts_block for r in rs)),
+                         frozenset(tag for tag, rs in rules.items() if any(r.behaviour in (OMIT, METADATA) for r in rs)))
 
 
 @lru_cache(maxsize=None)
@@ -333,6 +336,17 @@ def normalize_space(text: str) -> str:
     """
     if "\n" in text or "  " in text or "\t" in text or "\r" in text:
         return _WS.sub(" ", text)
+    return text
+
+
+def _trim_space(text: str, after_block: bool, before_block: bool) -> str:
+    """Text between two children, whitespace collapsed and dropped next to a block boundary."""
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text:   # normalize_space, written out
+        text = _WS.sub(" ", text)
+    if after_block:
+        text = text.lstrip(" ")
+    if before_block:
+        text = text.rstrip(" ")
     return text
 
 
@@ -424,11 +438,20 @@ def _classes(tag: str, cls: Any, extra: tuple[str, ...],
 
 
 @lru_cache(maxsize=4096)
-def _shared_attrs(classes: tuple[str, ...], lang: str | None, title: str | None, datetime: str | None) -> Attrs:
-    """Attrs of an element without an xml:id. They are immutable, and such elements repeat the same
-    few, so they are shared instead of built for every element."""
-    return Attrs(classes=classes, lang=lang, title=title, datetime=datetime)
+def _shared_attrs(tag: str, cls: Any, extra: tuple[str, ...], typ: str | None, rend: str | None,
+                  cert: str | None, lang: str | None, title: str | None, datetime: str | None) -> Attrs:
+    """Attrs of an element without an xml:id, from what `Walker.attrs` reads of it. They are
+    immutable, and such elements repeat the same few, so they are shared instead of built for
+    every element."""
+    lang = (lang.strip() or None) if lang else None
+    return Attrs(classes=_classes(tag, cls, extra, typ, rend, cert), lang=lang, title=title, datetime=datetime)
 
+
+#: The attributes `Walker.attrs` reads.
+_SHOWN_ATTRIBUTES = frozenset({"type", "rend", "cert", XML_LANG, XML_ID})
+
+#: The Attrs of every element for an output that shows no attributes.
+_NO_ATTRS = Attrs()
 
 Out = TypeVar("Out")
 
@@ -450,6 +473,8 @@ class Walker(Generic[Out]):
     """
 
     output: str = ""
+    #: Whether the output primitives look at `Attrs` (ids, classes, language, tooltips) at all.
+    shows_attributes: bool = True
 
     def __init__(self, *, resolve: Resolver | None = None, reporter: Reporter | None = None,
                  source: Source | None = None, heading_level: int = 2, id_prefix: str = "",
@@ -461,7 +486,7 @@ class Walker(Generic[Out]):
         self.id_prefix = id_prefix
         compiled = (_default_rules(self.output) if behaviours is BEHAVIOURS
                     else compile_rules(behaviours, self.output))
-        self._rules, self._block_tags = compiled.rules, compiled.block_tags
+        self._rules, self._block_tags, self._omit_tags = compiled.rules, compiled.block_tags, compiled.omit_tags
         self._handlers: dict[str, Callable[[etree._Element, Rule], Out]] = {
             BLOCK: self._block, INLINE: self._inline, PARAGRAPH: self._paragraph, HEADING: self._heading,
             NOTE: self._note, LINK: self._link, ALTERNATE: self._alternate, LIST: self._list,
@@ -486,7 +511,11 @@ class Walker(Generic[Out]):
 
         Comments, processing instructions and elements of other namespaces have no entry.
         """
-        for r in self._rules.get(el.tag, ()):
+        return self._rule(el, el.tag)
+
+    def _rule(self, el: etree._Element, tag: Any) -> Rule | None:
+        """`rule_for(el)`, given `el.tag` (lxml makes a new string each time it is asked for)."""
+        for r in self._rules.get(tag, ()):
             if r.when is None or r.when(el):
                 return r
         return None
@@ -515,53 +544,72 @@ class Walker(Generic[Out]):
         One pass: the text since the last rendered child is held back until the next child's rule
         tells whether a block follows it; each child's rule is looked up only once.
         """
+        if not len(el):   # most elements hold only text (a name, a date): nothing to look up
+            parent_block = r is not None and (r.starts_block or r.behaviour == NOTE)
+            text = _trim_space(el.text or "", parent_block, parent_block)
+            return self.text(text) if text else self.join([])   # (one part joined is that part)
+        return self._content(el, r, skip)[0]
+
+    def _content(self, el: etree._Element, r: Rule | None,
+                 skip: Callable[[etree._Element], bool] | None = None) -> tuple[Out, bool]:
+        """`children(el, r, skip)`, and whether a child that starts a block is among them."""
         parent_block = r is not None and (r.starts_block or r.behaviour == NOTE)
+        has_blocks = False
         parts: list[Out] = []
+        # (method lookups hoisted out of the loop: this is the walker's innermost loop)
+        text, rule, handlers = self.text, self._rule, self._handlers
         pending = el.text or ""      # the tail of a comment or processing instruction is content too
         after_block = parent_block   # whether a block boundary precedes `pending`
         for child in el:
-            if isinstance(child.tag, str) and not (skip and skip(child)):
-                child_rule = self.rule_for(child)
+            tag = child.tag
+            if isinstance(tag, str) and not (skip and skip(child)):
+                child_rule = rule(child, tag)
                 child_block = child_rule is not None and child_rule.starts_block
                 if pending:
-                    self._add_text(parts, pending, after_block, child_block)
+                    pending = _trim_space(pending, after_block, child_block)
+                    if pending:
+                        parts.append(text(pending))
                     pending = ""
-                parts.append(self._apply(child, child_rule))
+                # (_apply written out for the common case of an element with a rule)
+                if child_rule is None:
+                    parts.append(self._apply(child, None))
+                else:
+                    parts.append(handlers[child_rule.behaviour](child, child_rule))
                 after_block = child_block
-            if child.tail:
-                pending += child.tail
+                has_blocks = has_blocks or child_block
+            tail = child.tail
+            if tail:
+                pending += tail
         if pending:
-            self._add_text(parts, pending, after_block, parent_block)
-        return self.join(parts)
-
-    def _add_text(self, parts: list[Out], text: str, after_block: bool, before_block: bool) -> None:
-        t = normalize_space(text)
-        if after_block:
-            t = t.lstrip(" ")
-        if before_block:
-            t = t.rstrip(" ")
-        if t:
-            parts.append(self.text(t))
+            pending = _trim_space(pending, after_block, parent_block)
+            if pending:
+                parts.append(text(pending))
+        return self.join(parts), has_blocks
 
     def attrs(self, el: etree._Element, r: Rule | None, extra: tuple[str, ...] = (),
               title: str | None = None, datetime: str | None = None) -> Attrs:
         """What the output shows of `el` (rule `r`, None if it has none): id, classes, language, tooltip.
 
         Most elements carry none of the attributes asked for here, and asking for an absent one
-        costs more than a look at the names present.
+        costs more than a look at the names present. An output that shows no attributes (plain
+        text) is spared reading them.
         """
+        if not self.shows_attributes:
+            return _NO_ATTRS
         present = el.keys()
+        cls = _UNKNOWN if r is None else r.params.get("cls", _BY_NAME)
+        if _SHOWN_ATTRIBUTES.isdisjoint(present):   # the usual case: nothing to read
+            return _shared_attrs(el.tag, cls, extra, None, None, None, None, title, datetime)
         get = el.get
         typ = get("type") if "type" in present else None
         rend = get("rend") if "rend" in present else None
         cert = get("cert") if "cert" in present else None
         lang = get(XML_LANG) if XML_LANG in present else None
         xml_id = get(XML_ID) if XML_ID in present else None
-        cls = _UNKNOWN if r is None else r.params.get("cls", _BY_NAME)
+        if not xml_id:
+            return _shared_attrs(el.tag, cls, extra, typ, rend, cert, lang, title, datetime)
         classes = _classes(el.tag, cls, extra, typ, rend, cert)
         lang = (lang.strip() or None) if lang else None
-        if not xml_id:
-            return _shared_attrs(classes, lang, title, datetime)
         return Attrs(id=html_id(xml_id, self.id_prefix), classes=classes, lang=lang, title=title, datetime=datetime)
 
     # ------------------------------------------------------------ behaviours
@@ -591,8 +639,8 @@ class Walker(Generic[Out]):
         return self.inline(self.join(parts), self.attrs(el, r, title=title, datetime=datetime), tag=tag)
 
     def _paragraph(self, el: etree._Element, r: Rule) -> Out:
-        has_blocks = any(self.is_block(c) for c in el)   # a comment or processing instruction is none
-        return self.paragraph(self.children(el, r), self.attrs(el, r), has_blocks=has_blocks)
+        content, has_blocks = self._content(el, r)   # a comment or processing instruction is no block
+        return self.paragraph(content, self.attrs(el, r), has_blocks=has_blocks)
 
     def _heading(self, el: etree._Element, r: Rule) -> Out:
         level = self.heading_level + max(self._depth - 1, 0)
@@ -717,9 +765,10 @@ class Walker(Generic[Out]):
         """Whether `el` or an ancestor of it, up to `root`, is omit or metadata."""
         node: etree._Element | None = el
         while node is not None:
-            r = self.rule_for(node)
-            if r is not None and r.behaviour in (OMIT, METADATA):
-                return True
+            if node.tag in self._omit_tags:   # other elements need no look at their rules
+                r = self.rule_for(node)
+                if r is not None and r.behaviour in (OMIT, METADATA):
+                    return True
             node = None if node is root else node.getparent()
         return False
 

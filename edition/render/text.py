@@ -29,6 +29,7 @@ Pieces = tuple  # of str | _Block
 
 class TextRenderer(Walker[Pieces]):
     output = "text"
+    shows_attributes = False   # plain text has no ids, classes or tooltips
 
     def __init__(self, *, width: int = 72, **kwargs):
         super().__init__(**kwargs)
@@ -40,6 +41,8 @@ class TextRenderer(Walker[Pieces]):
         return (s,)
 
     def join(self, parts: list[Pieces]) -> Pieces:
+        if len(parts) == 1:   # the usual case (an element holding only text); every part is joined already
+            return parts[0]
         out: list = []
         for part in parts:
             for piece in part:
@@ -169,6 +172,8 @@ def _layout(pieces: Pieces, width: int) -> list[list[str]]:
     run: list[str] = []
 
     def flush() -> None:
+        if not run:   # (between two blocks: nothing to wrap)
+            return
         lines = _wrap("".join(run), width)
         if lines:
             chunks.append(lines)
