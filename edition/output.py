@@ -41,13 +41,17 @@ class Output:
         self.known: dict[str, Entry] = (known or {}) if previous is not None else {}
         self.files: dict[str, Entry] = {}     # relative path -> (size, sha256): the whole new output
         self.written: set[str] = set()        # the files of `files` that are in the staging folder
+        self._folders: set[str] = set()       # the folders made in the staging folder
         folder.mkdir(parents=True, exist_ok=True)
 
     def _target(self, rel: str) -> Path:
         if rel.startswith("/") or ".." in Path(rel).parts:
             raise ValueError(f"output path outside its folder: {rel!r}")
         target = self.folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.path.dirname(rel)
+        if folder not in self._folders:       # (made once: most files share a few folders)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
         return target
 
     # ------------------------------------------------------------ writing
