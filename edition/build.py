@@ -692,7 +692,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         workers = jobs or default_jobs()
         search = SearchIndex(html, _shards(corpus.letters), letter_keys, cache, workers)
         if len(search.todo) >= workers or "export" not in names:
-            result.reindexed = search.finish()
+            search.finish()
             lap("search index")
 
         # 4. exports
@@ -726,8 +726,9 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
             if reporter.failed():
                 raise BuildError("the exports reported errors (listed above); nothing was written, the previous build is intact")
         if not search.done:
-            result.reindexed = search.finish()
+            search.finish()
             lap("search index (what the exports did not wait for)")
+        result.reindexed = search.todo
 
         # 5. put in place: a first or full build swaps whole folders (the previous ones are set aside
         # in .old-NAME, deleted during the next build); a rebuild renames its new files into place.

@@ -207,6 +207,7 @@ def test_an_incremental_rebuild_equals_a_full_build(project):
     rebuild = runner.invoke(main, ["-C", str(project), "build", "--timings"])
     assert rebuild.exit_code == 0, rebuild.output
     assert "letters rendered again: 1;" in rebuild.output
+    assert "search shards indexed again: 1;" in rebuild.output     # (in the background, while the exports are made)
     assert "lists and registers reused" in rebuild.output     # a regest is on no list
     incremental = _digest(project / "build")
     assert "Corrected." in (project / "build" / "html" / "letters" / "tk-007.html").read_text(encoding="utf-8")
