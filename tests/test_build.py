@@ -441,3 +441,32 @@ def test_a_rebuild_mends_a_spliced_file_that_was_cut_short(project):
     incremental = _digest(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
     assert _digest(project / "build") == incremental
+
+
+def test_a_rebuild_changes_the_bag_in_place_of_making_it_again(project, monkeypatch):
+    """A rebuild's bag is the previous one with the changed files linked in and the lines of its
+    manifests replaced (a corrected letter's page and the search files named by their content: lines
+    replaced, removed and added); bagit validates it, and it is what a full build makes."""
+    import bagit
+
+    from edition.export import bag as bag_mod
+
+    spliced = []
+    splice = bag_mod._Payload.splice
+    monkeypatch.setattr(bag_mod._Payload, "splice", lambda self, files: spliced.append(splice(self, files)) or spliced[-1])
+    runner = CliRunner()
+    assert _build(project).exit_code == 0
+    assert spliced == [False]                                 # a first build: nothing to change
+    bag = project / "build" / "export" / "bag"
+    before = set((bag / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines())
+    _correct_regest(project, "tk-007")
+    assert _build(project).exit_code == 0
+    assert spliced[-1] is True
+    bagit.Bag(str(bag)).validate()                            # every checksum read again, and the Payload-Oxum
+    after = set((bag / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines())
+    gone, new = {line.split("  ")[1] for line in before - after}, {line.split("  ")[1] for line in after - before}
+    assert "data/html/letters/tk-007.html" in gone & new                # replaced
+    assert gone - new and new - gone                                    # removed, and added
+    incremental = _digest(project / "build")
+    assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
+    assert _digest(project / "build") == incremental

@@ -25,11 +25,13 @@ import hashlib
 import os
 import shutil
 import tempfile
+from bisect import bisect_left
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import accumulate
 from pathlib import Path
 
 from .. import __version__
-from ..output import Output
+from ..output import Output, copy_range, sha256_of, write_all
 from ._common import ExportContext, ExportError
 
 FOLDER = "bag"
@@ -41,6 +43,8 @@ REQUIRED_OUTPUTS = ("html", "text")
 
 def _encode_path(path: str) -> str:
     """RFC 8493 2.1.3: percent-encode CR, LF and % in manifest paths."""
+    if "%" not in path and "\r" not in path and "\n" not in path:      # (the usual case, and quicker)
+        return path
     return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -86,10 +90,11 @@ class _Payload:
         self.octets = 0
         self.count = 0
         self.folders: set[str] = set()
-        self.previous = _previous_sha512(out)
+        self.previous: dict[str, str] | None = None      # the previous manifest's SHA-512s (read when first needed)
         self.known, self.files = out.known, out.files
         self.lines: list[tuple[str, tuple | Future]] = []  # per file: its manifest path and checksums (see close)
         self.new: list[tuple[str, tuple | Future]] = []    # the files linked in: name, (size, sha256, sha512)
+        self.spliced: set[str] = set()                     # the manifests written by `splice`
         self.pool = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
 
     def add(self, rel: str, source: Output | Path, entry: tuple[int, str] | None = None, within: str = "") -> None:
@@ -97,25 +102,78 @@ class _Payload:
         `entry` is its (size, SHA-256) where known. (Called for every file of the edition: kept
         files take the short way, without method calls.)"""
         name = FOLDER + "/" + rel
-        path = _encode_path(rel) if ("%" in rel or "\r" in rel or "\n" in rel) else rel
+        path = _encode_path(rel)
+        if self.previous is None:
+            self.previous = _previous_sha512(self.out)
         sha512 = self.previous.get(path)
         if entry is not None and sha512 is not None and self.known.get(name) == entry:
             self.files[name] = entry                                 # kept, as Output.keep notes it
             self.lines.append((path, (entry[1], sha512)))
             self.octets += entry[0]
         else:
-            where = source.source(within) if isinstance(source, Output) else source
-            folder = os.path.dirname(name)
-            if folder not in self.folders:
-                (self.out.folder / folder).mkdir(parents=True, exist_ok=True)
-                self.folders.add(folder)
-            if entry is not None and entry[0] >= LARGE:
-                sums = self.pool.submit(self._link, name, where, entry[1])
-            else:
-                sums = self._link(name, where, entry and entry[1])
-            self.new.append((name, sums))
-            self.lines.append((path, sums))
+            self.lines.append((path, self._take(name, source, entry, within)))
         self.count += 1
+
+    def _take(self, name: str, source: Output | Path, entry: tuple[int, str] | None, within: str) -> tuple | Future:
+        """Link the file in (see add); its (size, SHA-256, SHA-512), or the Future of them for a large file."""
+        where = source.source(within) if isinstance(source, Output) else source
+        folder = os.path.dirname(name)
+        if folder not in self.folders:
+            (self.out.folder / folder).mkdir(parents=True, exist_ok=True)
+            self.folders.add(folder)
+        if entry is not None and entry[0] >= LARGE:
+            sums = self.pool.submit(self._link, name, where, entry[1])
+        else:
+            sums = self._link(name, where, entry and entry[1])
+        self.new.append((name, sums))
+        return sums
+
+    def splice(self, files: list[tuple[str, Output | Path, tuple[int, str] | None, str]]) -> bool:
+        """The payload `files` (as `add` takes them, in order) as a change to the previous bag: the files
+        it holds with the same size and SHA-256 are kept, the others linked in, and the manifests are
+        the previous ones with the lines of changed and removed files replaced (runs of unchanged lines
+        copied in the kernel, see copy_range). False, with nothing done, where there is no previous bag
+        whose manifests have the lines its files call for, or most of the payload changed (then `add`)."""
+        prefix = FOLDER + "/"
+        previous = {name[len(prefix):]: entry for name, entry in self.known.items() if name.startswith(prefix + "data/")}
+        if self.out.previous is None or not previous or any(entry is None for _, _, entry, _ in files):
+            return False
+        current = {rel: (source, entry, within) for rel, source, entry, within in files}
+        changed = {rel for rel, (_, entry, _) in current.items() if previous.get(rel) != entry}
+        removed = previous.keys() - current.keys()
+        if len(changed) + len(removed) > len(current) // 4:
+            return False
+        # where each line of the previous manifests is: they list the files the previous bag held, in order
+        order = sorted(previous)
+        encoded = [len(_encode_path(rel).encode("utf-8")) + 3 for rel in order]    # "  " and the newline
+        layouts = {}
+        for algorithm, width in zip(ALGORITHMS, (64, 128)):
+            offsets = [0, *accumulate(width + n for n in encoded)]
+            manifest = self.out.previous / FOLDER / f"manifest-{algorithm}.txt"
+            # (the very file the previous build wrote, and of the length its files call for)
+            if self.known.get(f"{prefix}{manifest.name}") != (offsets[-1], sha256_of(manifest) if manifest.is_file() else ""):
+                return False
+            layouts[algorithm] = (manifest, offsets)
+        made = {rel: self._take(prefix + rel, *current[rel]) for rel in sorted(changed)}
+        self.files.update((prefix + rel, entry) for rel, (_, entry, _) in current.items() if rel not in changed)
+        self.count = len(current)
+        self.octets = sum(entry[0] for rel, (_, entry, _) in current.items() if rel not in changed)  # (close adds the others)
+        events = sorted(changed | removed)
+        for i, (algorithm, (manifest, offsets)) in enumerate(layouts.items()):
+            with open(manifest, "rb") as before, open(self.out.new_file(f"{prefix}{manifest.name}"), "wb", buffering=0) as fh:
+                cursor = 0
+                for rel in events:
+                    at = bisect_left(order, rel)
+                    if not copy_range(before, fh, offsets[cursor], offsets[at] - offsets[cursor]):
+                        raise ExportError(f"{manifest} changed while it was read")
+                    cursor = at + 1 if at < len(order) and order[at] == rel else at
+                    if rel in made:
+                        sums = made[rel].result() if isinstance(made[rel], Future) else made[rel]
+                        write_all(fh, f"{sums[i + 1]}  {_encode_path(rel)}\n".encode("utf-8"))
+                if not copy_range(before, fh, offsets[cursor], offsets[-1] - offsets[cursor]):
+                    raise ExportError(f"{manifest} changed while it was read")
+            self.spliced.add(f"{prefix}{manifest.name}")
+        return True
 
     def _link(self, name: str, source: Path, sha256: str | None) -> tuple[int, str, str]:
         """Link (or copy) the file into the bag; its size, SHA-256 and SHA-512. (In a thread, for a large file.)"""
@@ -148,8 +206,12 @@ class _Payload:
             self.octets += size
         lines = [(path, sums.result() if isinstance(sums, Future) else sums) for path, sums in self.lines]
         for i, algorithm in enumerate(ALGORITHMS):
-            # (kept: (sha256, sha512); linked: (size, sha256, sha512))
-            self.out.write_pieces(f"{FOLDER}/manifest-{algorithm}.txt", (f"{sums[i - 2]}  {path}\n" for path, sums in lines))
+            name = f"{FOLDER}/manifest-{algorithm}.txt"
+            if name in self.spliced:
+                self.out.record(name)
+            else:
+                # (kept: (sha256, sha512); linked: (size, sha256, sha512))
+                self.out.write_pieces(name, (f"{sums[i - 2]}  {path}\n" for path, sums in lines))
 
 
 def _built_files(built: Output | Path) -> list[tuple[str, Output | Path, tuple[int, str] | None]]:
@@ -160,7 +222,8 @@ def _built_files(built: Output | Path) -> list[tuple[str, Output | Path, tuple[i
 
 
 def _add_payload(ctx: ExportContext, payload: _Payload) -> None:
-    """The built outputs under data/<name>/ and the other exports under data/export/, in the order of their paths."""
+    """The built outputs under data/<name>/ and the other exports under data/export/, in the order of
+    their paths: as a change to the previous bag where there is one (`_Payload.splice`), else one by one."""
     from . import EXPORTERS, run
 
     missing = [name for name, built in ((n, ctx.built.get(n)) for n in REQUIRED_OUTPUTS)
@@ -182,10 +245,13 @@ def _add_payload(ctx: ExportContext, payload: _Payload) -> None:
             exports += [(rel, source.out, source.out.files[rel]) for rel in run(source, name)]
         groups = {f"data/{name}/": built for name, built in ctx.built.items()}
         groups["data/export/"] = None
+        files = []                                        # (path below bag/, its output or file, its entry, its path there)
         for prefix in sorted(groups):                      # the groups' paths do not interleave
-            files = sorted(exports, key=lambda item: item[0]) if groups[prefix] is None else _built_files(groups[prefix])
-            for rel, source, entry in files:
-                payload.add(prefix + rel, source, entry, rel)
+            group = sorted(exports, key=lambda item: item[0]) if groups[prefix] is None else _built_files(groups[prefix])
+            files += [(prefix + rel, source, entry, rel) for rel, source, entry in group]
+        if not payload.splice(files):
+            for item in files:
+                payload.add(*item)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch.out.folder, ignore_errors=True)
