@@ -65,6 +65,11 @@ class Run:
 
 
 def measure(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> Run:
+    """Wall time and peak memory of a command. What earlier commands wrote is put on disk first
+    (sync), so that a command does not pay for the writes of the one before it (a rebuild measured
+    right after a full build would otherwise share the disk with the full build's gigabyte)."""
+    if hasattr(os, "sync"):
+        os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, **(env or {})})
@@ -147,10 +152,10 @@ def run(sizes: list[int], out: Path, tei_all: Path | None, build_limit: int, see
     return rows
 
 
-def _ratio(a: Run | None, b: Run | None) -> str:
+def _ratio(a: Run | None, b: Run | None, digits: int = 2) -> str:
     if not a or not b or not b.seconds:
         return "-"
-    return f"{a.seconds / b.seconds:.2f}"
+    return f"{a.seconds / b.seconds:.{digits}f}"
 
 
 def format_row(row: Row) -> str:
@@ -183,7 +188,7 @@ def table(rows: list[Row]) -> str:
         rate = f"{row.letters / seconds:.0f}" if (seconds := render_seconds(row.timings)) else "-"
         lines.append(f"| {row.letters:,} | " + " | ".join(cells) + f" | {_ratio(row.runs.get('validate'), row.runs.get('jing tei_all'))}"
                      f" | {_ratio(row.runs.get('validate'), row.runs.get('bare parse'))}"
-                     f" | {_ratio(row.runs.get('rebuild 1 letter'), row.runs.get('build'))} | {rate} |")
+                     f" | {_ratio(row.runs.get('rebuild 1 letter'), row.runs.get('build'), 3)} | {rate} |")
     return "\n".join(lines) + "\n"
 
 

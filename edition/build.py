@@ -676,6 +676,17 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
             if item.is_file():
                 html.write(f"static/{item.name}", item.read_bytes())
         lap("render pages", with_cpu=True)
+        # The search index: a few shards (a rebuild's) are indexed in the background, on the cores
+        # the text edition and the exports leave idle (they run in this process); many (a full
+        # build's) first, on every core, so that Pagefind and the exports do not hold their memory
+        # at the same time.
+        progress("indexing for search")
+        workers = jobs or default_jobs()
+        search = SearchIndex(html, _shards(corpus.letters), letter_keys, cache, workers)
+        if len(search.todo) >= workers or "export" not in names:
+            search.finish()
+            lap("search index")
+
         # the registers' appendix shows the corpus model only: reused while it is unchanged
         if cache.appendix[0] != lists_key:
             cache.appendix = (lists_key, registers_appendix(corpus))
@@ -685,15 +696,6 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
 
         if reporter.failed():
             raise BuildError("rendering reported errors (listed above); nothing was written, the previous build is intact")
-        # The search index: a few shards (a rebuild's) are indexed in the background, on the cores the
-        # exports leave idle (they run in this process); many (a full build's) first, on every core,
-        # so that Pagefind and the exports do not hold their memory at the same time.
-        progress("indexing for search")
-        workers = jobs or default_jobs()
-        search = SearchIndex(html, _shards(corpus.letters), letter_keys, cache, workers)
-        if len(search.todo) >= workers or "export" not in names:
-            search.finish()
-            lap("search index")
 
         # 4. exports
         if "export" in names:
