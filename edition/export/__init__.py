@@ -71,19 +71,23 @@ def run(ctx: ExportContext, name: str) -> list[str]:
     `ctx.input_keys` as in `ctx.previous_exports`) keeps its files as they are instead."""
     if name not in ctx.exported:
         started, nested = time.perf_counter(), sum(ctx.seconds.values())
-        before = dict(ctx.out.files)
         key = ctx.input_keys.get(name)
         previous_key, previous_files = ctx.previous_exports.get(name, (None, []))
+        out = ctx.out
         if key is not None and key == previous_key and previous_files \
-                and all([ctx.out.keep(rel) for rel in previous_files]):
+                and all(rel in out.known and rel not in out.files and rel != MANIFEST for rel in previous_files):
+            for rel in previous_files:
+                out.keep(rel)
             if name in ctx.previous_state:               # what it noted stays true of the files it keeps
                 ctx.state[name] = ctx.previous_state[name]
+            written = list(previous_files)
         else:
+            before = dict(out.files)
             EXPORTERS[name](ctx)
-        written = sorted(rel for rel, entry in ctx.out.files.items() if before.get(rel) != entry)
-        clash = [rel for rel in written if rel in before or rel == MANIFEST]
-        if clash:
-            raise ExportError(f"two exports write {clash[0]}")
+            written = sorted(rel for rel, entry in out.files.items() if before.get(rel) != entry)
+            clash = [rel for rel in written if rel in before or rel == MANIFEST]
+            if clash:
+                raise ExportError(f"two exports write {clash[0]}")
         ctx.exported[name] = written
         # (less the time of the exports it ran itself: the bag runs those not made yet)
         ctx.seconds[name] = time.perf_counter() - started - (sum(ctx.seconds.values()) - nested)
