@@ -741,3 +741,16 @@ def test_copy_range_appends_exactly_the_range(tmp_path, monkeypatch, in_kernel):
         dst.write(b"tail")
         assert not copy_range(src, dst, 2_000_000, 200_000)   # past the end: nothing appended
     assert target.read_bytes() == b"head" + source.read_bytes()[1000:1_501_000] + b"tail"
+
+
+@pytest.mark.parametrize("count", [0, 1, 4096, 9000])
+def test_the_manifest_text_is_what_json_dumps_gives(count):
+    import json as json_mod
+
+    from edition.export import MANIFEST, _manifest_text
+
+    files = {f'tei/letters/x-{i}"é\\.xml': (i, f"{i:064x}") for i in range(count)}
+    files[MANIFEST] = (1, "0" * 64)                                      # (not listed in itself)
+    doc = {"version": 1, "files": [{"path": p, "sha256": e[1], "size": e[0]}
+                                   for p, e in sorted(files.items()) if p != MANIFEST]}
+    assert "".join(_manifest_text(files)) == json_mod.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -95,16 +95,17 @@ def run(ctx: ExportContext, name: str) -> list[str]:
 
 
 def _manifest_text(files: dict[str, tuple[int, str]]) -> Iterator[str]:
-    """The text of manifest.json, entry by entry: what json.dumps(doc, indent=2) gives, without the
-    list of dicts it would need."""
-    yield f'{{\n  "version": {MANIFEST_VERSION},\n  "files": ['
-    separator = "\n"
-    for path, (size, sha256) in sorted(files.items()):
-        if path != MANIFEST:
-            yield (f'{separator}    {{\n      "path": {json_text(path)},\n      "sha256": {json_text(sha256)},\n'
-                   f'      "size": {size}\n    }}')
-            separator = ",\n"
-    yield "]\n}\n" if separator == "\n" else "\n  ]\n}\n"
+    """The text of manifest.json, in pieces of many entries: what json.dumps(doc, indent=2) gives,
+    without the list of dicts it would need. (A SHA-256 is hex digits: it needs no escaping.)"""
+    entries = sorted((path, entry) for path, entry in files.items() if path != MANIFEST)
+    if not entries:
+        yield f'{{\n  "version": {MANIFEST_VERSION},\n  "files": []\n}}\n'
+        return
+    yield f'{{\n  "version": {MANIFEST_VERSION},\n  "files": [\n'
+    for start in range(0, len(entries), 4096):
+        yield ",\n".join(f'    {{\n      "path": {json_text(path)},\n      "sha256": "{sha256}",\n      "size": {size}\n    }}'
+                         for path, (size, sha256) in entries[start:start + 4096])
+        yield ",\n" if start + 4096 < len(entries) else "\n  ]\n}\n"
 
 
 def _write_manifest(path: Path, files: dict[str, tuple[int, str]]) -> None:
