@@ -138,27 +138,32 @@ class _Payload:
         previous = {name[len(prefix):]: entry for name, entry in self.known.items() if name.startswith(prefix + "data/")}
         if self.out.previous is None or not previous or any(entry is None for _, _, entry, _ in files):
             return False
-        current = {rel: (source, entry, within) for rel, source, entry, within in files}
-        changed = {rel for rel, (_, entry, _) in current.items() if previous.get(rel) != entry}
-        removed = previous.keys() - current.keys()
-        if len(changed) + len(removed) > len(current) // 4:
+        get = previous.get
+        changed = {rel: (source, entry, within) for rel, source, entry, within in files if get(rel) != entry}
+        removed = previous.keys() - {item[0] for item in files}
+        if len(changed) + len(removed) > len(files) // 4:
             return False
         # where each line of the previous manifests is: they list the files the previous bag held, in order
         order = sorted(previous)
-        encoded = [len(_encode_path(rel).encode("utf-8")) + 3 for rel in order]    # "  " and the newline
+        joined = "".join(order)
+        if joined.isascii() and "%" not in joined and "\r" not in joined and "\n" not in joined:
+            encoded = list(map(len, order))           # (the usual case: a character is a byte, nothing encoded)
+        else:
+            encoded = [len(_encode_path(rel).encode("utf-8")) for rel in order]
         layouts = {}
         for algorithm, width in zip(ALGORITHMS, (64, 128)):
-            offsets = [0, *accumulate(width + n for n in encoded)]
+            offsets = [0, *accumulate(n + width + 3 for n in encoded)]      # checksum, "  ", path, newline
             manifest = self.out.previous / FOLDER / f"manifest-{algorithm}.txt"
             # (the very file the previous build wrote, and of the length its files call for)
             if self.known.get(f"{prefix}{manifest.name}") != (offsets[-1], sha256_of(manifest) if manifest.is_file() else ""):
                 return False
             layouts[algorithm] = (manifest, offsets)
-        made = {rel: self._take(prefix + rel, *current[rel]) for rel in sorted(changed)}
-        self.files.update((prefix + rel, entry) for rel, (_, entry, _) in current.items() if rel not in changed)
-        self.count = len(current)
-        self.octets = sum(entry[0] for rel, (_, entry, _) in current.items() if rel not in changed)  # (close adds the others)
-        events = sorted(changed | removed)
+        made = {rel: self._take(prefix + rel, *changed[rel]) for rel in sorted(changed)}
+        kept = [(prefix + rel, entry) for rel, _, entry, _ in files if rel not in changed]
+        self.files.update(kept)
+        self.count = len(files)
+        self.octets = sum(entry[0] for _, entry in kept)           # (close adds the others')
+        events = sorted(changed.keys() | removed)
         for i, (algorithm, (manifest, offsets)) in enumerate(layouts.items()):
             with open(manifest, "rb") as before, open(self.out.new_file(f"{prefix}{manifest.name}"), "wb", buffering=0) as fh:
                 cursor = 0
