@@ -560,9 +560,10 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     leftovers = sorted(config.build.glob(".old-*")) if config.build.is_dir() else []
     if leftovers:
         # not waited for: the folders have names no later build gives again (it may outlive this process)
+        # (at the lowest priority: after a full build it deletes a whole edition's files, while this build runs)
         _CLEANERS.append(subprocess.Popen(
-            [sys.executable, "-c", "import shutil, sys\nfor p in sys.argv[1:]: shutil.rmtree(p, True)",
-             *map(str, leftovers)]))
+            [sys.executable, "-c", "import os, shutil, sys\nif hasattr(os, 'nice'): os.nice(19)\n"
+                                   "for p in sys.argv[1:]: shutil.rmtree(p, True)", *map(str, leftovers)]))
 
     # 1. gather: one pass; unchanged documents come from the cache
     progress("reading and checking")
