@@ -45,7 +45,7 @@ class Output:
         folder.mkdir(parents=True, exist_ok=True)
 
     def _target(self, rel: str) -> Path:
-        if rel.startswith("/") or ".." in Path(rel).parts:
+        if rel.startswith("/") or ".." in rel.replace("\\", "/").split("/"):     # (no Path made: a build writes 80,000)
             raise ValueError(f"output path outside its folder: {rel!r}")
         target = self.folder / rel
         folder = os.path.dirname(rel)

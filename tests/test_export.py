@@ -754,3 +754,11 @@ def test_the_manifest_text_is_what_json_dumps_gives(count):
     doc = {"version": 1, "files": [{"path": p, "sha256": e[1], "size": e[0]}
                                    for p, e in sorted(files.items()) if p != MANIFEST]}
     assert "".join(_manifest_text(files)) == json_mod.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+@pytest.mark.parametrize("rel", ["/etc/passwd", "../outside.txt", "tei/../../outside.txt", "a\\..\\..\\b"])
+def test_an_output_refuses_a_path_outside_its_folder(tmp_path, rel):
+    out = Output(tmp_path / "staging")
+    with pytest.raises(ValueError):
+        out.write(rel, b"x")
+    assert not (tmp_path / "outside.txt").exists()

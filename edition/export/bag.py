@@ -89,7 +89,6 @@ class _Payload:
         self.out = out
         self.octets = 0
         self.count = 0
-        self.folders: set[str] = set()
         self.previous: dict[str, str] | None = None      # the previous manifest's SHA-512s (read when first needed)
         self.known, self.files = out.known, out.files
         self.lines: list[tuple[str, tuple | Future]] = []  # per file: its manifest path and checksums (see close)
@@ -117,14 +116,11 @@ class _Payload:
     def _take(self, name: str, source: Output | Path, entry: tuple[int, str] | None, within: str) -> tuple | Future:
         """Link the file in (see add); its (size, SHA-256, SHA-512), or the Future of them for a large file."""
         where = source.source(within) if isinstance(source, Output) else source
-        folder = os.path.dirname(name)
-        if folder not in self.folders:
-            (self.out.folder / folder).mkdir(parents=True, exist_ok=True)
-            self.folders.add(folder)
+        target = self.out.path(name)                    # (its folder made here, not in a thread)
         if entry is not None and entry[0] >= LARGE:
-            sums = self.pool.submit(self._link, name, where, entry[1])
+            sums = self.pool.submit(self._link, target, where, entry[1])
         else:
-            sums = self._link(name, where, entry and entry[1])
+            sums = self._link(target, where, entry and entry[1])
         self.new.append((name, sums))
         return sums
 
@@ -180,9 +176,9 @@ class _Payload:
             self.spliced.add(f"{prefix}{manifest.name}")
         return True
 
-    def _link(self, name: str, source: Path, sha256: str | None) -> tuple[int, str, str]:
-        """Link (or copy) the file into the bag; its size, SHA-256 and SHA-512. (In a thread, for a large file.)"""
-        target = self.out.folder / name
+    @staticmethod
+    def _link(target: Path, source: Path, sha256: str | None) -> tuple[int, str, str]:
+        """Link (or copy) `source` to `target`; its size, SHA-256 and SHA-512. (In a thread, for a large file.)"""
         try:
             os.link(source, target)
         except OSError:
