@@ -239,7 +239,6 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
             cache.index.remove(stale)
             for packed in held:
                 cache.index.merge_packed(packed, paths_by_number)
-        cache.checked = None
         cache.index_changed = True
     cache.docs = stamps
     return [(p, stamps[str(p)]) for p in paths], diagnostics, rendering
@@ -427,8 +426,8 @@ class SearchIndex:
                 raise BuildError(f"the search index could not be built (pagefind exit {proc.returncode}): "
                                  f"{(proc.stderr or proc.stdout).strip()[-500:]}")
 
-    def finish(self) -> list[str]:
-        """Wait for Pagefind, note the files it wrote; return the shards indexed again."""
+    def finish(self) -> None:
+        """Wait for Pagefind and note the files it wrote (the shards indexed again are `todo`)."""
         if not self.done:
             self.done = True
             try:
@@ -444,7 +443,6 @@ class SearchIndex:
                         html.record(path.relative_to(html.folder).as_posix())
             html.write_text("pagefind/shards.json", json.dumps(sorted(n for n in self.shards if self.shards[n])))
             self.cache.shards = self.keys
-        return self.todo
 
     def stop(self) -> None:
         """Let the shards not started go, and wait for those running (a failed build)."""
@@ -575,7 +573,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     timings["render letter bodies summed over processes"] = round(rendering, 3)
 
     # 2. corpus checks
-    if cache.checked is None:
+    if cache.checked is None or cache.index_changed:
         found = len(reporter.diagnostics)
         integrity.check(cache.index, reporter)
         cache.checked = reporter.diagnostics[found:]
@@ -641,7 +639,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         reused = same_model and bool(cache.lists) and all([html.keep(rel) for rel in cache.lists])
         page_keys[":lists"] = lists_key
         result.lists_reused = reused
-        forking = (jobs or default_jobs()) > 1 and "fork" in multiprocessing.get_all_start_methods()
+        workers = jobs or default_jobs()
+        forking = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
         if forking:
             site.load_templates()
         if forking and len(changed) >= POOL_THRESHOLD:
@@ -651,7 +650,6 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
             # corpus order (they lie in memory in that order), not every other chunk of them: so it
             # touches, and copies, only its own part of the corpus
             gc.freeze()
-            workers = jobs or default_jobs()
             size = -(-len(changed) // workers)
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 pending = [pool.submit(_write_chunk, changed[i:i + size]) for i in range(0, len(changed), size)]
@@ -682,7 +680,6 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         # build's) first, on every core, so that Pagefind and the exports do not hold their memory
         # at the same time.
         progress("indexing for search")
-        workers = jobs or default_jobs()
         search = SearchIndex(html, _shards(corpus.letters), letter_keys, cache, workers)
         if len(search.todo) >= workers or "export" not in names:
             search.finish()

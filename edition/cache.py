@@ -201,7 +201,7 @@ def save(folder: Path, cache: Cache) -> None:
     """Write what changed since the state was written (see the module docstring), or the whole state."""
     folder.mkdir(parents=True, exist_ok=True)
     journal = cache.journal
-    if journal is not None and not cache.index_changed and cache.key == journal.seen.get("key"):
+    if journal is not None and not cache.index_changed:
         delta = dict(journal.delta)
         for name in FIELDS:
             change = _changes(journal.seen[name], getattr(cache, name), _KINDS[name])
