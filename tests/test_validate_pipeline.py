@@ -144,8 +144,8 @@ def test_one_file_of_a_built_edition_is_checked_against_the_index_the_build_kept
     runner = CliRunner()
     letter = str(project / "tei" / "letters" / "tk-007.xml")
 
-    def validate() -> dict:
-        result = runner.invoke(main, ["-C", str(project), "validate", "-f", "json", letter])
+    def validate(*options: str) -> dict:
+        result = runner.invoke(main, ["-C", str(project), "validate", "-f", "json", *options, letter])
         return json.loads(result.stdout)
 
     assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
@@ -158,6 +158,8 @@ def test_one_file_of_a_built_edition_is_checked_against_the_index_the_build_kept
     with_cache = validate()
     assert borrowed[-1] is not None
     assert any(d["code"] == "integrity.ref-unresolved" and "#tito" in d["message"] for d in with_cache["diagnostics"])
+    assert validate("-j", "2") == with_cache          # the documents read again in a pool, numbered as the build did
+    assert borrowed[-1] is not None
     shutil.rmtree(project / "build" / ".cache")
     without_cache = validate()
     assert borrowed[-1] is None

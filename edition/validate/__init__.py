@@ -298,7 +298,7 @@ class Validator:
         initargs = (self.checker if fork else self.config.odd, items, reporter.root)
         index = integrity.CorpusIndex()
         ranges = _ranges(len(items), jobs)
-        paths = [path for _, path, _ in items]
+        paths = {doc: path for doc, path, _ in items}     # (a borrowed index numbers them as the build did)
         with ProcessPoolExecutor(max(1, min(jobs, len(ranges))), mp_context=context,
                                  initializer=_init_worker, initargs=initargs) as pool:
             results = pool.map(_check_range, *zip(*ranges))     # forks the workers and gives them all the tasks
