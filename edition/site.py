@@ -107,9 +107,9 @@ def _dates(letter: Letter) -> str:
     return "; ".join(out)
 
 
-def letter_fragments(source: Source, reporter: Reporter | None) -> dict[str, str]:
-    """A letter's body rendered once, for every output: the regest and commentary as HTML with
-    internal links left to be filled in (render.deferred), and the whole body as plain text."""
+def letter_parts(source: Source, reporter: Reporter | None, resolve=render.deferred) -> dict[str, str]:
+    """A letter's regest and commentary as HTML, internal links made by `resolve` (by default left
+    to be filled in: render.deferred)."""
     body = source.root.find("tei:text/tei:body", NS)
     out: dict[str, str] = {}
     if body is None:
@@ -117,9 +117,18 @@ def letter_fragments(source: Source, reporter: Reporter | None) -> dict[str, str
     for div in body.iterfind("tei:div", NS):
         kind = div.get("type")
         if kind in ("regest", "commentary") and kind not in out:
-            out[kind] = render.render_html(div, resolve=render.deferred, reporter=reporter, source=source,
+            out[kind] = render.render_html(div, resolve=resolve, reporter=reporter, source=source,
                                            heading_level=2, id_prefix=f"{kind}-").fragment
-    out["text"] = render.render_text(body, reporter=reporter, source=source)
+    return out
+
+
+def letter_fragments(source: Source, reporter: Reporter | None) -> dict[str, str]:
+    """A letter's body rendered once, for every output: the regest and commentary as HTML with
+    internal links left to be filled in (letter_parts), and the whole body as plain text."""
+    out = letter_parts(source, reporter)
+    body = source.root.find("tei:text/tei:body", NS)
+    if body is not None:
+        out["text"] = render.render_text(body, reporter=reporter, source=source)
     return out
 
 

@@ -177,10 +177,11 @@ class Book:
         """The letter's regest and commentary as HTML, links pointing into the book."""
         if self.ctx.rendered is not None:
             return self.ctx.rendered(letter.id, self.href)
-        from ..site import letter_fragments
+        from ..site import letter_parts
 
-        fragments = letter_fragments(read_xml(letter.path), self.ctx.reporter)
-        return {k: render.fill_links(v, self.href) for k, v in fragments.items() if k in PARTS}
+        # (rendered as the build renders them, links filled in afterwards: the same book either way)
+        fragments = letter_parts(read_xml(letter.path), self.ctx.reporter)
+        return {k: render.fill_links(v, self.href) for k, v in fragments.items()}
 
     # ------------------------------------------------------------ pages
     def title_page(self) -> bytes:

@@ -341,8 +341,7 @@ def normalize_space(text: str) -> str:
 
 def _trim_space(text: str, after_block: bool, before_block: bool) -> str:
     """Text between two children, whitespace collapsed and dropped next to a block boundary."""
-    if "\n" in text or "  " in text or "\t" in text or "\r" in text:   # normalize_space, written out
-        text = _WS.sub(" ", text)
+    text = normalize_space(text)
     if after_block:
         text = text.lstrip(" ")
     if before_block:
