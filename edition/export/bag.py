@@ -31,7 +31,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from .. import __version__
-from ..output import Output, copy_range, sha256_of, write_all
+from ..output import Output, Splice, sha256_of
 from ._common import ExportContext, ExportError
 
 FOLDER = "bag"
@@ -150,8 +150,10 @@ class _Payload:
         for algorithm, width in zip(ALGORITHMS, (64, 128)):
             offsets = [0, *accumulate(n + width + 3 for n in encoded)]      # checksum, "  ", path, newline
             manifest = self.out.previous / FOLDER / f"manifest-{algorithm}.txt"
-            # (the very file the previous build wrote, and of the length its files call for)
-            if self.known.get(f"{prefix}{manifest.name}") != (offsets[-1], sha256_of(manifest) if manifest.is_file() else ""):
+            # the very file the previous build wrote (its length first: the cheap test), of the length its files call for
+            known = self.known.get(f"{prefix}{manifest.name}")
+            if known is None or known[0] != offsets[-1] or not manifest.is_file() \
+                    or manifest.stat().st_size != offsets[-1] or sha256_of(manifest) != known[1]:
                 return False
             layouts[algorithm] = (manifest, offsets)
         made = {rel: self._take(prefix + rel, *changed[rel]) for rel in sorted(changed)}
@@ -161,18 +163,20 @@ class _Payload:
         self.octets = sum(entry[0] for _, entry in kept)           # (close adds the others')
         events = sorted(changed.keys() | removed)
         for i, (algorithm, (manifest, offsets)) in enumerate(layouts.items()):
+            def changed_while_read() -> bytes:
+                raise ExportError(f"{manifest} changed while it was read")
+
             with open(manifest, "rb") as before, open(self.out.new_file(f"{prefix}{manifest.name}"), "wb", buffering=0) as fh:
+                splice = Splice(fh, before, b"")
                 cursor = 0
-                for rel in events:
-                    at = bisect_left(order, rel)
-                    if not copy_range(before, fh, offsets[cursor], offsets[at] - offsets[cursor]):
-                        raise ExportError(f"{manifest} changed while it was read")
+                for rel in events + [None]:           # (None: the lines after the last change)
+                    at = len(order) if rel is None else bisect_left(order, rel)
+                    splice.reuse(offsets[cursor], offsets[at] - offsets[cursor], changed_while_read, _unnoted)
                     cursor = at + 1 if at < len(order) and order[at] == rel else at
                     if rel in made:
                         sums = made[rel].result() if isinstance(made[rel], Future) else made[rel]
-                        write_all(fh, f"{sums[i + 1]}  {_encode_path(rel)}\n".encode("utf-8"))
-                if not copy_range(before, fh, offsets[cursor], offsets[-1] - offsets[cursor]):
-                    raise ExportError(f"{manifest} changed while it was read")
+                        splice.put(f"{sums[i + 1]}  {_encode_path(rel)}\n".encode("utf-8"))
+                splice.close()
             self.spliced.add(f"{prefix}{manifest.name}")
         return True
 
@@ -213,6 +217,10 @@ class _Payload:
             else:
                 # (kept: (sha256, sha512); linked: (size, sha256, sha512))
                 self.out.write_pieces(name, (f"{sums[i - 2]}  {path}\n" for path, sums in lines))
+
+
+def _unnoted(offset: int, length: int) -> None:
+    """(Where a run of the previous manifest went: nothing needs to know.)"""
 
 
 def _built_files(built: Output | Path) -> list[tuple[str, Output | Path, tuple[int, str] | None]]:
