@@ -58,7 +58,7 @@ from .output import Entry, Output, Splice
 from .odd import Schema, SchemaFiles, load as load_schema
 from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
-from .validate import Checker, collect, default_jobs, integrity
+from .validate import Checker, default_jobs, integrity, list_documents
 
 #: Letters per search shard: a change re-indexes one shard, not the whole edition. Pagefind takes
 #: about 0.9 s and 100 MB for 500 pages, 0.45 s and 57 MB for 250; the browser merges the shards.
@@ -157,12 +157,6 @@ def _store(target: Path, value) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}")
     tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     tmp.replace(target)
-
-
-def list_documents(config: Config) -> list[Path]:
-    """Every document of tei/, as absolute paths."""
-    # (paths below an absolute, normalised tei/ come out absolute and normalised: no Path is made twice)
-    return collect([Path(os.path.abspath(config.tei))]) if config.tei.is_dir() else []
 
 
 def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: Path | None,

@@ -35,6 +35,7 @@ from ..diagnostics import EditionError, Reporter
 from ..odd import Schema
 from ..output import Output
 from ..tei import NS, XML_LANG, read_xml, safe_parser
+from ..validate import PATH_ORDER
 
 #: rendered(letter id, resolve) -> {"regest": html, "commentary": html}: a letter's body divisions as the
 #: project's renderer made them, with internal links resolved by `resolve(xml_id) -> href | None`.
@@ -233,7 +234,7 @@ class ExportContext:
         """Every document of the edition (as `corpus.load` reads them), sorted; without the
         documents a build left out (`--skip-invalid`)."""
         if self.documents is not None:
-            return sorted(self.documents, key=lambda p: p.parts)     # the order of Paths, compared faster
+            return sorted(self.documents, key=PATH_ORDER)
         left_out = {Path(os.path.abspath(p)) for p in self.left_out}
         return sorted(p for p in self.corpus.root.rglob("*.xml") if Path(os.path.abspath(p)) not in left_out)
 

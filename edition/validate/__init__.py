@@ -52,7 +52,7 @@ class Result:
 
 #: How paths are ordered: as pathlib orders them (on POSIX, by their parts), but by a key
 #: that is compared in C rather than by Path.__lt__ for every comparison.
-_ORDER = (lambda p: p.parts) if os.name == "posix" else None
+PATH_ORDER = (lambda p: p.parts) if os.name == "posix" else None
 
 
 def collect(paths: list[Path]) -> list[Path]:
@@ -63,7 +63,13 @@ def collect(paths: list[Path]) -> list[Path]:
             out.update((str(x), x) for x in _xml_files(p))
         else:
             out[str(p)] = p
-    return sorted(out.values(), key=_ORDER)
+    return sorted(out.values(), key=PATH_ORDER)
+
+
+def list_documents(config: Config) -> list[Path]:
+    """Every document of tei/, sorted, as absolute paths."""
+    # (paths below an absolute, normalised tei/ come out absolute and normalised: no Path is made twice)
+    return collect([Path(os.path.abspath(config.tei))]) if config.tei.is_dir() else []
 
 
 def _xml_files(top: Path):
@@ -217,21 +223,14 @@ class Validator:
         The per-document layers run in `jobs` processes (default: one per core, for large corpora);
         the corpus checks see every document of tei/ even when only some files are asked for.
         """
-        corpus = collect([self.config.tei]) if self.config.tei.is_dir() else []
+        corpus = list_documents(self.config)
         given = [p for p in paths or [] if p.exists()]
         for p in paths or []:
             if not p.exists():
                 reporter.error("file.missing", "no such file or directory", p)
-        if _absolute(self.config.tei) is self.config.tei:
-            absolute = corpus   # entries joined to an absolute, normalized folder are so too
-        else:
-            absolute = [_absolute(p) for p in corpus]
         # wanted: the files to report on; None when that is the whole corpus (the common case)
         wanted = {_absolute(p) for p in collect(given)} if paths else None
-        if wanted is None and all(a is p for a, p in zip(absolute, corpus)):
-            every = absolute    # already absolute, and in order: collect sorted them
-        else:
-            every = sorted(set(absolute).union(wanted or ()), key=_ORDER)
+        every = corpus if wanted is None else sorted(set(corpus).union(wanted), key=PATH_ORDER)
         items = [(doc, p, wanted is None or p in wanted) for doc, p in enumerate(every)]
         borrowed = None
         with gc_paused():
@@ -253,7 +252,7 @@ class Validator:
             if stale:
                 reporter.warning("schema.stale", "the generated schema differs from the ODD", self.config.odd, 1, 1,
                                  hint="run `edition schema` to regenerate it")
-        return Result(every if wanted is None else sorted(wanted, key=_ORDER))
+        return Result(every if wanted is None else sorted(wanted, key=PATH_ORDER))
 
     def _borrow_index(self, every: list[Path], wanted: set[Path]):
         """For some files of a large edition: the corpus index of the other documents from the last
