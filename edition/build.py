@@ -172,15 +172,9 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
         key = str(path)
         number = cache.numbers.setdefault(key, len(cache.numbers))
         old = cache.docs.get(key)
-        if old is not None and old.clean and old.number == number:
-            try:
-                st = os.stat(key)
-            except OSError:
-                st = None
+        if old is not None and old.number == number and old.holds(key):
             record = cache.records.get(key)
-            if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp and (
-                    record is None or record.letter is None
-                    or os.path.exists(os.path.join(fragments, old.digest + ".pickle"))):
+            if record is None or record.letter is None or os.path.exists(os.path.join(fragments, old.digest + ".pickle")):
                 stamps[key] = old
                 continue
         todo.append((number, path))

@@ -54,6 +54,17 @@ class DocStamp:
     model: str = ""                 # a key of its part of the corpus model
     index: str = ""                 # a key of its part of the corpus index (what the corpus checks read)
 
+    def holds(self, path: str) -> bool:
+        """Whether what was kept of the document at `path` may be reused: it had no problem, and the
+        file has the modification time and size it had then."""
+        if not self.clean:
+            return False
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (st.st_mtime_ns, st.st_size) == self.stamp
+
 
 @dataclass
 class Cache:

@@ -272,13 +272,8 @@ class Validator:
         for p in every:
             key = str(p)
             number, old = numbers.get(key), docs.get(key)
-            if p not in wanted and old is not None and old.clean and old.number == number:
-                try:
-                    st = os.stat(key)
-                except OSError:
-                    st = None
-                if st is not None and (st.st_mtime_ns, st.st_size) == old.stamp:
-                    continue                                                   # its part of the index holds
+            if p not in wanted and old is not None and old.number == number and old.holds(key):
+                continue                                                   # its part of the index holds
             if number is None:
                 number, fresh = fresh, fresh + 1
             else:
