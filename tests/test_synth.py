@@ -171,3 +171,19 @@ def test_script_is_a_thin_wrapper(tmp_path):
     again = subprocess.run([sys.executable, str(REPO / "scripts" / "synth_corpus.py"), "--letters", "3",
                             "--out", str(out)], capture_output=True, text=True)
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_a_pool_writes_what_one_process_writes(tmp_path):
+    """A large edition's pages are written by this process and a pool (each a run of the letters);
+    the lists after the search index: the same files as one process writes them all."""
+    from edition.build import POOL_THRESHOLD
+
+    synthesize(tmp_path / "e", POOL_THRESHOLD + 21, seed=3)
+    made = {}
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, ["-C", str(tmp_path / "e"), "build", "--full", "-j", jobs,
+                                           "-f", "html", "-f", "text"])
+        assert result.exit_code == 0, result.output
+        made[jobs] = {out: _files(tmp_path / "e" / "build" / out) for out in ("html", "text")}
+    assert len(made["2"]["html"]) > POOL_THRESHOLD + 21 and len(made["2"]["text"]) > POOL_THRESHOLD + 21
+    assert made["1"] == made["2"]
