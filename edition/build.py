@@ -189,7 +189,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
     # is certain from the start (a document new or gone), their parts are merged as they come.
     changed_index = streaming = bool(gone) or any(str(p) not in cache.docs for _, p in todo)
     if streaming:
-        cache.index.remove(stale)
+        cache.corpus_index().remove(stale)
     held: list[tuple] = []                 # the parts read, until it is known whether the index changed
     paths_by_number = {number: path for number, path in todo}
     diagnostics: list[Diagnostic] = []
@@ -216,7 +216,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
                         share_strings(result.record)
                         cache.records[str(path)] = result.record
                 if streaming:
-                    cache.index.merge_packed(packed, paths_by_number)
+                    cache.corpus_index().merge_packed(packed, paths_by_number)
                 else:
                     held.append(packed)
         finally:
@@ -224,9 +224,9 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
                 pool.shutdown()
     if changed_index:
         if not streaming:
-            cache.index.remove(stale)
+            cache.corpus_index().remove(stale)
             for packed in held:
-                cache.index.merge_packed(packed, paths_by_number)
+                cache.corpus_index().merge_packed(packed, paths_by_number)
         cache.index_changed = True
     cache.docs = stamps
     return [(p, stamps[str(p)]) for p in paths], diagnostics, rendering
@@ -573,7 +573,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     # 2. corpus checks
     if cache.checked is None or cache.index_changed:
         found = len(reporter.diagnostics)
-        integrity.check(cache.index, reporter)
+        integrity.check(cache.corpus_index(), reporter)
         cache.checked = reporter.diagnostics[found:]
     else:
         reporter.diagnostics.extend(cache.checked)       # the index is as the previous build checked it

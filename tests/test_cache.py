@@ -130,3 +130,33 @@ def test_rebuilds_from_a_state_and_its_delta_give_what_a_full_build_gives(projec
     incremental = outputs()
     build("--full")
     assert outputs() == incremental
+
+
+def test_the_corpus_index_is_read_only_when_asked_for(project):
+    """Reading the cache passes over the corpus index; it is read when a build asks for it, copied
+    unread when the whole state is written again, and never read from a state another build wrote."""
+    from edition.cache import StoredIndex, global_key, load_index
+    from edition.config import load as load_config
+
+    result = CliRunner().invoke(main, ["-C", str(project), "build", "-f", "html"])
+    assert result.exit_code == 0, result.output
+    config = load_config(project)
+    folder, key = project / "build" / ".cache", global_key(config)
+    cache = cache_mod.load(folder, key, {})
+    assert isinstance(cache.index, StoredIndex)
+    index = cache.corpus_index()
+    assert cache.index is index and len(index.letters) == 24 and index.ids
+    assert load_index(config)[2].pack() == index.pack()           # as `edition validate FILE` borrows it
+
+    unread = cache_mod.load(folder, key, {})
+    unread.index_changed = True                                  # the whole state written again
+    cache_mod.save(folder, unread)
+    assert isinstance(unread.index, StoredIndex)                 # (copied, not read)
+    assert cache_mod.load(folder, key, {}).corpus_index().pack() == index.pack()
+
+    stale = cache_mod.load(folder, key, {})
+    newer = cache_mod.load(folder, key, {})
+    newer.index_changed = True
+    cache_mod.save(folder, newer)                                # another build's state, in its place
+    with pytest.raises(cache_mod.CacheError, match="changed while this build ran"):
+        stale.corpus_index()
