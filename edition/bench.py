@@ -11,6 +11,7 @@ parent once). The result is printed as a table with ratios and written to
 """
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import re
@@ -141,6 +142,9 @@ def run(sizes: list[int], out: Path, tei_all: Path | None, build_limit: int, see
         report=lambda row: None) -> list[Row]:
     """Measure each size; `report(row)` is called as each row is done (the script prints it)."""
     out.mkdir(parents=True, exist_ok=True)
+    # the toolkit's bytecode, as an installed package has it (or Python writes it on a first run):
+    # where PYTHONDONTWRITEBYTECODE is set, each command measured would compile every module again
+    compileall.compile_dir(Path(__file__).parent, quiet=1)
     jing = shutil.which("jing")
     rows = []
     for n in sizes:
