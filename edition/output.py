@@ -23,11 +23,17 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import BinaryIO
 
 Entry = tuple[int, str]          # (size, SHA-256 as hex)
+
+#: A file this large gets its SHA-512 (which the bag lists beside the SHA-256) computed in a thread
+#: as soon as it is noted, while the build goes on: `Output.sha512`.
+LARGE = 1 << 20
 
 
 class Output:
@@ -41,6 +47,7 @@ class Output:
         self.known: dict[str, Entry] = (known or {}) if previous is not None else {}
         self.files: dict[str, Entry] = {}     # relative path -> (size, sha256): the whole new output
         self.written: set[str] = set()        # the files of `files` that are in the staging folder
+        self.sha512: dict[str, Future[str]] = {}   # the SHA-512s of large written files, on their way
         self._folders: set[str] = set()       # the folders made in the staging folder
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -62,9 +69,12 @@ class Output:
         if self.known.get(rel) == entry:
             self.files[rel] = entry
             return
-        self.new_file(rel).write_bytes(data)
+        target = self.new_file(rel)
+        target.write_bytes(data)
         self.files[rel] = entry
         self.written.add(rel)
+        if entry[0] >= LARGE:
+            self.sha512[rel] = _sha512_later(target)
 
     def write_text(self, rel: str, text: str) -> None:
         self.write(rel, text.encode("utf-8"))
@@ -105,13 +115,19 @@ class Output:
         """Take note of a file written at `path(rel)` by a tool (its size and checksum are read unless
         given); where the previous output has the same bytes, that file is kept and this one dropped."""
         target = self.folder / rel
-        entry = entry or (target.stat().st_size, sha256_of(target))
+        sha512 = None
+        if entry is None:
+            size = target.stat().st_size
+            sha512 = _sha512_later(target) if size >= LARGE else None    # (read side by side with the SHA-256)
+            entry = (size, sha256_of(target))
         self.files[rel] = entry
         if self.known.get(rel) == entry:
             target.unlink()
             self.written.discard(rel)
         else:
             self.written.add(rel)
+            if entry[0] >= LARGE:
+                self.sha512[rel] = sha512 or _sha512_later(target)
 
     # ------------------------------------------------------------ keeping
     def keep(self, rel: str) -> bool:
@@ -179,6 +195,23 @@ class Output:
                 folder.rmdir()                       # only if empty
             except OSError:
                 pass
+
+
+def _sha512_later(path: Path) -> Future[str]:
+    """The SHA-512 of the file at `path`, computed in a thread of its own (hashlib lets go of the
+    interpreter). The file is opened here: renamed or replaced later, it is still the one read."""
+    fh = open(path, "rb")
+    future: Future[str] = Future()
+
+    def digest() -> None:
+        try:
+            with fh:
+                future.set_result(hashlib.file_digest(fh, "sha512").hexdigest())
+        except BaseException as exc:       # (handed to whoever asks for the result)
+            future.set_exception(exc)
+
+    threading.Thread(target=digest, name="sha512", daemon=True).start()
+    return future
 
 
 def sha256_of(path: Path) -> str:

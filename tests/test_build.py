@@ -470,3 +470,45 @@ def test_a_rebuild_changes_the_bag_in_place_of_making_it_again(project, monkeypa
     incremental = _digest(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
     assert _digest(project / "build") == incremental
+
+
+def test_the_bag_lists_the_sha512s_its_outputs_computed_early(project, monkeypatch):
+    """A large file gets its SHA-512 computed in a thread as soon as its output notes it
+    (Output.sha512); the bag lists that one instead of reading the file again. (Here every file
+    of more than 2 KB counts as large.)"""
+    import bagit
+
+    from edition import output as output_mod
+    from edition.export import bag as bag_mod
+
+    monkeypatch.setattr(output_mod, "LARGE", 2048)
+    monkeypatch.setattr(bag_mod, "LARGE", 2048)
+    early: list[Path] = []
+    later = output_mod._sha512_later
+    monkeypatch.setattr(output_mod, "_sha512_later", lambda path: early.append(path) or later(path))
+    bag = project / "build" / "export" / "bag"
+    wholes = {"corpus.xml", "edition.txt", "edition.epub"}
+    assert _build(project).exit_code == 0
+    bagit.Bag(str(bag)).validate()
+    assert wholes <= {p.name for p in early}
+    early.clear()
+    _correct_regest(project, "tk-007")
+    assert _build(project).exit_code == 0
+    bagit.Bag(str(bag)).validate()
+    assert wholes | {"tk-007.html"} <= {p.name for p in early}
+
+    # the bag takes them as they are: a made-up one shows in its manifest
+    made_up = "0" * 128
+    monkeypatch.setattr(output_mod, "_sha512_later", lambda path: _done(made_up))
+    _correct_regest(project, "tk-007")
+    assert _build(project).exit_code == 0
+    lines = (bag / "manifest-sha512.txt").read_text(encoding="utf-8").splitlines()
+    assert f"{made_up}  data/export/tei/corpus.xml" in lines
+
+
+def _done(value):
+    from concurrent.futures import Future
+
+    future = Future()
+    future.set_result(value)
+    return future

@@ -31,12 +31,10 @@ from itertools import accumulate
 from pathlib import Path
 
 from .. import __version__
-from ..output import Output, Splice, sha256_of
+from ..output import LARGE, Output, Splice, sha256_of
 from ._common import ExportContext, ExportError
 
 FOLDER = "bag"
-#: Files of at least this size are read for their checksums in threads, side by side.
-LARGE = 1 << 20
 ALGORITHMS = ("sha256", "sha512")
 REQUIRED_OUTPUTS = ("html", "text")
 
@@ -80,7 +78,8 @@ class _Payload:
     Files must come in the order of their paths. Each is hard-linked where the file system allows
     (else copied) and read for its checksums, in threads (hashlib lets go of the interpreter, so the
     large files of a rebuild are read side by side); where its SHA-256 is known (an export just
-    made), only the SHA-512 is computed. In a rebuild, a file the previous bag holds with the same
+    made), only the SHA-512 is computed, and not even that for a large file its output has read
+    already (`Output.sha512`: the teiCorpus, the text edition, the EPUB). In a rebuild, a file the previous bag holds with the same
     size and SHA-256 is kept as it is, with the SHA-512 the previous manifest gives. The bag's files
     are noted in `out.files` like any other.
     """
@@ -115,10 +114,10 @@ class _Payload:
 
     def _take(self, name: str, source: Output | Path, entry: tuple[int, str] | None, within: str) -> tuple | Future:
         """Link the file in (see add); its (size, SHA-256, SHA-512), or the Future of them for a large file."""
-        where = source.source(within) if isinstance(source, Output) else source
+        where, sha512 = (source.source(within), source.sha512.get(within)) if isinstance(source, Output) else (source, None)
         target = self.out.path(name)                    # (its folder made here, not in a thread)
-        if entry is not None and entry[0] >= LARGE:
-            sums = self.pool.submit(self._link, target, where, entry[1])
+        if entry is not None and entry[0] >= LARGE:     # (large files are read in threads: see LARGE)
+            sums = self.pool.submit(self._link, target, where, entry[1], sha512)
         else:
             sums = self._link(target, where, entry and entry[1])
         self.new.append((name, sums))
@@ -181,12 +180,15 @@ class _Payload:
         return True
 
     @staticmethod
-    def _link(target: Path, source: Path, sha256: str | None) -> tuple[int, str, str]:
-        """Link (or copy) `source` to `target`; its size, SHA-256 and SHA-512. (In a thread, for a large file.)"""
+    def _link(target: Path, source: Path, sha256: str | None, sha512: Future[str] | None = None) -> tuple[int, str, str]:
+        """Link (or copy) `source` to `target`; its size, SHA-256 and SHA-512 (the SHA-512 its output
+        computed, where it did: Output.sha512). (In a thread, for a large file.)"""
         try:
             os.link(source, target)
         except OSError:
             shutil.copyfile(source, target)
+        if sha256 is not None and sha512 is not None:
+            return os.stat(target).st_size, sha256, sha512.result()
         hashes = {"sha512": hashlib.sha512()}
         if sha256 is None:
             hashes["sha256"] = hashlib.sha256()
