@@ -165,7 +165,10 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
     from the cache (its part of the merged index and its record); the others are read once, in a pool.
     Returns the documents with their stamps, the diagnostics of the documents read, and the seconds
     spent rendering letter bodies (summed over the processes)."""
-    fragments = os.path.join(folder, "fragments")
+    try:
+        fragment_files = set(os.listdir(os.path.join(folder, "fragments")))   # (one listing, not a look per letter)
+    except OSError:
+        fragment_files = set()
     stamps: dict[str, DocStamp] = {}                 # by str(path)
     todo: list[tuple[int, Path]] = []
     for path in paths:
@@ -174,7 +177,7 @@ def gather(config: Config, cache: Cache, folder: Path, jobs: int | None, root: P
         old = cache.docs.get(key)
         if old is not None and old.number == number and old.holds(key):
             record = cache.records.get(key)
-            if record is None or record.letter is None or os.path.exists(os.path.join(fragments, old.digest + ".pickle")):
+            if record is None or record.letter is None or old.digest + ".pickle" in fragment_files:
                 stamps[key] = old
                 continue
         todo.append((number, path))
@@ -638,10 +641,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         page_keys[":lists"] = lists_key
         result.lists_reused = reused
         workers = jobs or default_jobs()
-        forking = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
-        if forking:
-            site.load_templates()
-        if forking and len(changed) >= POOL_THRESHOLD:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and len(changed) >= POOL_THRESHOLD:
             # the workers share the assembled corpus by forking; frozen, its objects are left alone
             # by the workers' garbage collector, which would otherwise write to every one of them and
             # so copy every page of memory they share. Each worker takes one run of letters in
@@ -649,6 +649,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
             # touches, and copies, only its own part of the corpus. This process, which would only
             # wait, writes the first run itself: one copy of the corpus's pages fewer (70 MB at
             # 10,000 letters)
+            site.load_templates()                     # (compiled once, before the workers fork)
             gc.freeze()
             size = -(-len(changed) // workers)
             runs = [changed[i:i + size] for i in range(0, len(changed), size)]
@@ -772,9 +773,12 @@ def _export_keys(corpus: Corpus, stamps: list[tuple[Path, DocStamp]], lists_key:
     export every byte of the sources; the EPUB the model and the letters' pages (it also reuses its
     unchanged pages when it is made again). The bag is always made again, from what it can reuse."""
     environment = repr((os.environ.get("SOURCE_DATE_EPOCH"), sorted(map(str, left_out)), str(corpus.root)))
-    metadata = hashlib.sha256(repr((environment, lists_key, [(str(p), s.header) for p, s in stamps])).encode())
-    sources = hashlib.sha256(repr((environment, [(str(p), s.digest) for p, s in stamps])).encode())
-    pages = hashlib.sha256(repr((metadata.hexdigest(), sorted(letter_keys.items()))).encode())
+    metadata = hashlib.sha256(f"{environment}\0{lists_key}\0".encode())
+    metadata.update("".join([f"{p}\0{s.header}\0" for p, s in stamps]).encode("utf-8", "surrogateescape"))
+    sources = hashlib.sha256(f"{environment}\0".encode())
+    sources.update("".join([f"{p}\0{s.digest}\0" for p, s in stamps]).encode("utf-8", "surrogateescape"))
+    pages = hashlib.sha256(f"{metadata.hexdigest()}\0".encode())
+    pages.update("".join([f"{i}\0{k}\0" for i, k in sorted(letter_keys.items())]).encode())
     keys = {name: metadata.hexdigest() for name in ("metadata", "cmif", "oai-pmh", "marc", "mods", "data")}
     keys.update(tei=sources.hexdigest(), epub=pages.hexdigest())
     return keys
@@ -783,7 +787,8 @@ def _export_keys(corpus: Corpus, stamps: list[tuple[Path, DocStamp]], lists_key:
 def _lists_key(documents: list[tuple[Path, DocStamp]]) -> str:
     """A key of what the lists, registers, charts and home page show: the corpus model (each document's
     part of it, and the edition's document whole), not the letters' bodies."""
-    return hashlib.sha256(repr([(str(p), s.model, s.header) for p, s in documents]).encode("utf-8")).hexdigest()
+    text = "".join([f"{p}\0{s.model}\0{s.header}\0" for p, s in documents])      # (a path holds no NUL)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _load_parts(fragments: Path, digest: str) -> dict[str, str]:
