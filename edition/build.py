@@ -578,6 +578,8 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         found = len(reporter.diagnostics)
         integrity.check(cache.corpus_index(), reporter)
         cache.checked = reporter.diagnostics[found:]
+        if len(stamps) >= POOL_THRESHOLD:
+            cache.set_index_aside(cache_dir)               # (a large edition's index: not needed until the commit)
     else:
         reporter.diagnostics.extend(cache.checked)       # the index is as the previous build checked it
     schema = load_schema(config.odd)

@@ -160,3 +160,24 @@ def test_the_corpus_index_is_read_only_when_asked_for(project):
     cache_mod.save(folder, newer)                                # another build's state, in its place
     with pytest.raises(cache_mod.CacheError, match="changed while this build ran"):
         stale.corpus_index()
+
+
+def test_a_corpus_index_set_aside_is_written_into_the_state(project):
+    """A large edition's build sets its corpus index aside in a file once the checks have read it;
+    writing the state copies it from there (and removes the file)."""
+    from edition.cache import INDEX_ASIDE, StoredIndex, global_key
+    from edition.config import load as load_config
+
+    result = CliRunner().invoke(main, ["-C", str(project), "build", "-f", "html"])
+    assert result.exit_code == 0, result.output
+    folder, key = project / "build" / ".cache", global_key(load_config(project))
+    cache = cache_mod.load(folder, key, {})
+    packed = cache.corpus_index().pack()
+    cache.set_index_aside(folder)
+    assert isinstance(cache.index, StoredIndex) and (folder / INDEX_ASIDE).is_file()
+    cache.index_changed = True
+    cache_mod.save(folder, cache)
+    assert not (folder / INDEX_ASIDE).exists()
+    assert cache_mod.load(folder, key, {}).corpus_index().pack() == packed
+    cache.set_index_aside(folder)                                # (not read again: nothing to set aside)
+    assert not (folder / INDEX_ASIDE).exists()
