@@ -762,3 +762,43 @@ def test_an_output_refuses_a_path_outside_its_folder(tmp_path, rel):
     with pytest.raises(ValueError):
         out.write(rel, b"x")
     assert not (tmp_path / "outside.txt").exists()
+
+
+def test_the_previous_archive_is_read_as_zipfile_reads_it(tmp_path):
+    """A rebuild reads the previous EPUB's central directory in one piece (_Previous); what it finds
+    is what zipfile finds, and an archive it does not know (a comment, an extra field) is left to zipfile."""
+    import datetime as dt
+
+    from edition.export._common import Archive, _open_zip, _Previous
+
+    path = tmp_path / "book.epub"
+    when = dt.datetime(2026, 1, 2, 3, 4, 5)
+    with Archive(path, when, stored=frozenset({"mimetype"})) as archive:
+        archive.add("mimetype", b"application/epub+zip")
+        for i in range(300):
+            archive.add(f"OEBPS/p{i}.xhtml", f"<p>page {i} – čćž</p>".encode("utf-8") * (i % 7 + 1))
+        archive.add("OEBPS/ünïcode.xhtml", b"<p/>")
+    previous = _open_zip(path)
+    assert isinstance(previous, _Previous)
+    with zipfile.ZipFile(path) as zf:
+        assert [tuple(m) for m in previous.NameToInfo.values()] == [
+            (i.filename, i.header_offset, i.compress_size, i.CRC, i.file_size) for i in zf.infolist()]
+    previous.close()
+    def with_comment(zf: zipfile.ZipFile) -> None:
+        zf.comment = b"made elsewhere"
+
+    def with_extra_field(zf: zipfile.ZipFile) -> None:
+        info = zipfile.ZipInfo("b.txt", (2026, 1, 1, 0, 0, 0))
+        info.extra = b"\xfe\xca\x00\x00"
+        zf.writestr(info, b"b")
+
+    for change in (with_comment, with_extra_field):
+        other = tmp_path / f"{change.__name__}.zip"
+        with zipfile.ZipFile(other, "w") as zf:
+            zf.writestr("a.txt", b"a")
+            change(zf)
+        with open(other, "rb") as fh:
+            assert _Previous.read(fh) is None
+        found = _open_zip(other)
+        assert isinstance(found, zipfile.ZipFile) and "a.txt" in found.NameToInfo
+        found.close()

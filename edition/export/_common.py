@@ -17,6 +17,7 @@ import os
 import posixpath
 import queue
 import re
+import struct
 import sys
 import threading
 import zipfile
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -583,7 +584,7 @@ class Archive:
                 except BaseException as exc:     # handed to the caller by add() or close()
                     self.error = exc
 
-    def _reused_info(self, old: zipfile.ZipInfo) -> tuple[zipfile.ZipInfo, bytes]:
+    def _reused_info(self, old: zipfile.ZipInfo | _Member) -> tuple[zipfile.ZipInfo, bytes]:
         """The new member for a member copied from the previous archive, and its local header."""
         info = self._info(old.filename)
         info.CRC, info.compress_size, info.file_size = old.CRC, old.compress_size, old.file_size
@@ -697,9 +698,75 @@ class Archive:
         self.close()
 
 
-def _open_zip(path: Path | None) -> zipfile.ZipFile | None:
+class _Member(NamedTuple):
+    """What Archive reads of a member of the previous archive (the names of zipfile.ZipInfo)."""
+
+    filename: str
+    header_offset: int
+    compress_size: int
+    CRC: int
+    file_size: int
+
+
+class _Previous:
+    """The previous archive's members, read from its central directory in one piece: an archive
+    Archive wrote (no comment, no ZIP64, no extra fields). zipfile makes a full ZipInfo of each entry
+    in turn, which for a book of 10,000 pages takes 80 ms; this takes a sixth of that."""
+
+    END = struct.Struct("<4s4H2LH")            # end of central directory record
+    ENTRY = struct.Struct("<4s6H3L5H2L")       # central directory file header
+
+    def __init__(self, fp: BinaryIO, members: dict[str, _Member]):
+        self.fp, self.NameToInfo = fp, members
+
+    @classmethod
+    def read(cls, fp: BinaryIO) -> _Previous | None:
+        """None where the archive is not one this reading knows (then zipfile reads it)."""
+        size = fp.seek(0, os.SEEK_END)
+        if size < cls.END.size:
+            return None
+        fp.seek(size - cls.END.size)
+        signature, _, _, _, count, length, start, comment = cls.END.unpack(fp.read(cls.END.size))
+        if signature != b"PK\x05\x06" or comment or start + length != size - cls.END.size:
+            return None
+        fp.seek(start)
+        directory = fp.read(length)
+        members: dict[str, _Member] = {}
+        at, unpack = 0, cls.ENTRY.unpack_from
+        for _ in range(count):
+            (signature, _, _, flags, _, _, _, crc, compressed, plain, name_length, extra, comment,
+             _, _, _, offset) = unpack(directory, at)
+            if signature != b"PK\x01\x02" or extra or comment or 0xFFFFFFFF in (compressed, plain, offset):
+                return None
+            at += cls.ENTRY.size
+            name = directory[at:at + name_length].decode("utf-8" if flags & 0x800 else "cp437")
+            at += name_length
+            members[name] = _Member(name, offset, compressed, crc, plain)
+        return cls(fp, members) if at == length else None
+
+    def getinfo(self, name: str) -> _Member:
+        return self.NameToInfo[name]
+
+    def close(self) -> None:
+        self.fp.close()
+
+
+def _open_zip(path: Path | None) -> _Previous | zipfile.ZipFile | None:
+    if path is None:
+        return None
     try:
-        return zipfile.ZipFile(path) if path is not None else None
+        fp = open(path, "rb")
+    except OSError:
+        return None
+    try:
+        found = _Previous.read(fp)
+    except (OSError, struct.error, UnicodeDecodeError):
+        found = None
+    if found is not None:
+        return found
+    fp.close()
+    try:
+        return zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile):
         return None
 

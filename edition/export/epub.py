@@ -395,11 +395,15 @@ class Book:
         registers = [k for k in REGISTER_KINDS if corpus.entries[k.key]]
         spine = (["index.xhtml"] + [f"{l.id}.xhtml" for l in corpus.letters]
                  + [f"{k.key}.xhtml" for k in registers])
-        info = repr(self.info)
         book_key = self.ctx.input_keys.get("metadata")
+        book = hashlib.sha256(f"{self.info!r}\0".encode())     # (what every page's key begins with, hashed once)
 
         def reused(name: str, key: str | None) -> bool:
-            return key is not None and archive.reuse(name, hashlib.sha256(f"{key} {info}".encode()).hexdigest())
+            if key is None:
+                return False
+            page = book.copy()
+            page.update(key.encode())
+            return archive.reuse(name, page.hexdigest())
 
         title_page: list[bytes] = []          # made once, when first needed: it finds the sections nav lists
 
