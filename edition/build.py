@@ -129,15 +129,15 @@ def _gather(items: list[tuple[int, Path]], root: Path | None) -> list[tuple[Path
         if record.letter is None:        # registers and the edition's own document are read whole
             stamp = replace(stamp, header=stamp.digest)
         else:
-            started = time.perf_counter()
+            started = time.process_time()
             fragments = letter_fragments(source, reporter)
-            _RENDERING[0] += time.perf_counter() - started
+            _RENDERING[0] += time.process_time() - started
             _store(cache / "fragments" / f"{stamp.digest}.pickle", fragments)
         out.append((path, stamp, DocResult(path, reporter.diagnostics, index, record)))
     return out
 
 
-#: Seconds this process spent rendering letter bodies (reported with --timings, for the benchmark).
+#: CPU seconds this process spent rendering letter bodies (reported with --timings, for the benchmark).
 _RENDERING = [0.0]
 
 

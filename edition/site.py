@@ -190,6 +190,7 @@ class Site:
                 other = self.letters_by_id[target]
                 links.append((LINK_LABELS[kind], Link(other.subtitle or other.id, f"{target}.html")))
         phase = letter.categories.get("phases", "")
+        persons = self._person_names()
         view = LetterView(
             id=letter.id,
             url=f"letters/{letter.id}.html",
@@ -207,8 +208,7 @@ class Site:
             kind=self.categories.get(letter.categories.get("kinds", ""), ""),
             abstract=letter.abstract,
             keywords=[self.categories.get(k, k) for k in letter.keywords],
-            persons=sorted({e.name for e in map(self.corpus.entry, letter.references)
-                            if e is not None and e.kind.key == "persons"}),
+            persons=sorted({persons[r] for r in letter.references if r in persons}),
             source=source_rows,
             translations=translations,
             links=links,
@@ -230,6 +230,15 @@ class Site:
         letters_html = Markup("".join(items[l] for l in entry.letters if l in items))
         return EntryView(entry.id, entry.name, list(entry.variants), entry.description, dates, entry.geo,
                          authorities, letters, letters_html)
+
+    def _person_names(self) -> dict[str, str]:
+        """The name of each id a pointer may name a person by (worked out once: every letter names some)."""
+        cached = getattr(self, "_persons", None)
+        if cached is None:
+            entry = self.corpus.entry
+            cached = self._persons = {i: e.name for i in self.corpus.entries["persons"]
+                                      if (e := entry(i)) is not None and e.kind.key == "persons"}
+        return cached
 
     def _backlink_items(self) -> dict[str, str]:
         """Each letter's <li> in the back-link lists, escaped once (a register may list it thousands of times)."""
