@@ -21,7 +21,7 @@ The pipeline, for editions of tens of thousands of letters on a small machine:
             files; the teiCorpus and the text edition are spliced from their previous versions
             (edition.output.Splice), the EPUB copies its unchanged pages, the bag its unchanged payload.
 5. commit   Only now is anything put in place: a first or `--full` build swaps whole folders (the
-            previous ones set aside in .old-*, deleted by the next build); a rebuild renames its new
+            previous ones set aside in .old-*, deleted once it is done); a rebuild renames its new
             files into the folders and sets aside the files they replace and those no longer made. A failed build leaves
             everything intact; a commit cut short makes the next build a full one. Only folders the
             build made (they hold a .edition-build marker) are ever replaced. `edition export
@@ -553,16 +553,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
     previous_page_digests = dict(cache.page_digests)
     previous_digests = {s.digest for s in cache.docs.values()} if cache.docs else None
 
-    # what the build before the last one left aside is deleted meanwhile, in a process of its own
-    # (not a thread: the pools below fork, which must not happen while a thread runs)
     _check_build_folder(config)
-    leftovers = sorted(config.build.glob(".old-*")) if config.build.is_dir() else []
-    if leftovers:
-        # not waited for: the folders have names no later build gives again (it may outlive this process)
-        # (at the lowest priority: after a full build it deletes a whole edition's files, while this build runs)
-        _CLEANERS.append(subprocess.Popen(
-            [sys.executable, "-c", "import os, shutil, sys\nif hasattr(os, 'nice'): os.nice(19)\n"
-                                   "for p in sys.argv[1:]: shutil.rmtree(p, True)", *map(str, leftovers)]))
 
     # 1. gather: one pass; unchanged documents come from the cache
     progress("reading and checking")
@@ -732,7 +723,7 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         result.reindexed = search.todo
 
         # 5. put in place: a first or full build swaps whole folders (the previous ones are set aside
-        # in .old-NAME, deleted during the next build); a rebuild renames its new files into place.
+        # in .old-NAME, deleted once the build is done); a rebuild renames its new files into place.
         # The marker beside the cache says a commit is under way: if it stays, the next build is full.
         progress("replacing the previous build")
         (cache_dir / COMMITTING).write_text("an interrupted build was putting its outputs in place\n")
@@ -752,12 +743,25 @@ def _build(config: Config, reporter: Reporter, formats: list[str] | None, *, ski
         build_cache.save(cache_dir, cache)
         (cache_dir / COMMITTING).unlink()
         _prune(cache_dir, {s.digest for _, s in stamps}, previous_digests)
+        _clean_aside(config)
         lap("commit")
     finally:
         if search is not None:
             search.stop()
         shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _clean_aside(config: Config) -> None:
+    """Delete what builds set aside (build/.old-*) in a process of its own, at the lowest priority,
+    not waited for: after a full build it deletes a whole edition's files (80,000 at 10,000 letters),
+    which would slow down the files a build creates if it ran beside one. (The folders have names no
+    later build gives again; it may outlive this process.)"""
+    leftovers = sorted(config.build.glob(".old-*"))
+    if leftovers:
+        _CLEANERS.append(subprocess.Popen(
+            [sys.executable, "-c", "import os, shutil, sys\nif hasattr(os, 'nice'): os.nice(19)\n"
+                                   "for p in sys.argv[1:]: shutil.rmtree(p, True)", *map(str, leftovers)]))
 
 
 def _note_written(outputs: dict[str, Output], made: list[tuple[str, str, Entry, bool]]) -> None:
