@@ -827,6 +827,6 @@ def export_context(corpus: Corpus, config: Config, schema: Schema, reporter: Rep
 
     ctx = ExportContext(corpus, config, schema, reporter, built, out, admin_email=config.contact, rendered=rendered,
                         left_out=tuple(left_out), built_ready=built_ready)
-    ctx.documents = {p: s.digest for p, s in documents}
+    ctx.documents = {str(p): (p, s.digest) for p, s in documents}
     ctx._read.newest_revision = max((s.revised for _, s in documents if s.revised), default=None)
     return ctx

@@ -260,7 +260,8 @@ def export_tei(ctx: ExportContext) -> None:
                 if i:
                     splice.gap()
                 target = f"{FOLDER}/{_relative(ctx, path)}"
-                digest = digests.get(path)
+                found = digests.get(str(path))
+                digest = found[1] if found is not None else None
                 last = previous.get(target)
                 same = digest is not None and last is not None and last[0] == digest and out.keep(target)
                 if same:
