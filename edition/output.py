@@ -71,13 +71,8 @@ class Output:
             self.files[rel] = entry
             return
         target = self._target(rel)
-        fd = _create(target)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        with open(_create(target), "wb", buffering=0) as fh:
+            write_all(fh, data)
         self.files[rel] = entry
         self.written.add(rel)
         if entry[0] >= LARGE:
@@ -158,6 +153,8 @@ class Output:
         """Put the new output at `final`: made whole, it replaces the folder (the old one is renamed to
         `aside`, for the caller to delete); made as a change, its new files are renamed into the
         folder, and the files they replace and the files it no longer has go to `aside`."""
+        for digest in self.sha512.values():        # (a file still being read cannot be renamed everywhere)
+            digest.exception()
         if self.previous is None or not final.is_dir():
             if aside.exists():
                 shutil.rmtree(aside)

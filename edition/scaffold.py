@@ -21,6 +21,7 @@ from .diagnostics import EditionError
 from .odd import SchemaFiles
 from .tei import TEI_NS, XML_ID, XMLInputError, read_xml
 
+
 def escape(text: str) -> str:
     """XML character data, as xml.sax.saxutils.escape gives it (whose module imports urllib's: every
     build would take 20 ms to import it, for the dates this module writes)."""

@@ -79,9 +79,9 @@ class _Payload:
     (else copied) and read for its checksums, in threads (hashlib lets go of the interpreter, so the
     large files of a rebuild are read side by side); where its SHA-256 is known (an export just
     made), only the SHA-512 is computed, and not even that for a large file its output has read
-    already (`Output.sha512`: the teiCorpus, the text edition, the EPUB). In a rebuild, a file the previous bag holds with the same
-    size and SHA-256 is kept as it is, with the SHA-512 the previous manifest gives. The bag's files
-    are noted in `out.files` like any other.
+    already (`Output.sha512`: the teiCorpus, the text edition, the EPUB). In a rebuild, a file the
+    previous bag holds with the same size and SHA-256 is kept as it is, with the SHA-512 the
+    previous manifest gives. The bag's files are noted in `out.files` like any other.
     """
 
     def __init__(self, out: Output):
