@@ -12,8 +12,10 @@ parent once). The result is printed as a table with ratios and written to
 from __future__ import annotations
 
 import compileall
+import functools
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -25,26 +27,69 @@ from pathlib import Path
 from .synth import synthesize
 
 
+#: The kernel's flag of a process forked that has not called exec yet (PF_FORKNOEXEC).
+_FORKED_NO_EXEC = 0x40
+#: The number of the kcmp system call, which tells whether two processes share an address space.
+_KCMP = {"x86_64": 312, "aarch64": 272}
+_KCMP_VM = 1
 
-def _size(pid: int) -> tuple[str, str]:
-    """(virtual size, resident pages) from /proc/PID/stat: equal in a parent and a child that share
-    one address space, as a child does between vfork and exec."""
+
+def _stat(pid: int) -> tuple[int, tuple[int, int]]:
+    """(flags, (virtual size, resident pages)) from /proc/PID/stat."""
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
-    return fields[20], fields[21]
+    return int(fields[6]), (int(fields[20]), int(fields[21]))
+
+
+@functools.cache
+def _syscall():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).syscall
+
+
+def _same_address_space(a: int, b: int) -> bool | None:
+    """Whether two processes share one address space (the kcmp system call); None where that
+    cannot be asked (another system, or not permitted)."""
+    number = _KCMP.get(platform.machine())
+    if not sys.platform.startswith("linux") or number is None:
+        return None
+    try:
+        result = _syscall()(number, a, b, _KCMP_VM, 0, 0)
+    except (OSError, AttributeError):
+        return None
+    return None if result < 0 else result == 0
+
+
+def shares_parent_memory(child: tuple[int, tuple[int, int]], parent_sizes: tuple[tuple[int, int], ...]) -> bool:
+    """Where kcmp cannot tell: whether a child looks like one between vfork and exec (as subprocess
+    starts a program, sharing its parent's memory outright): it has not called exec, and its sizes
+    lie between its parent's, read just before and just after it (the parent's other threads may
+    be allocating meanwhile). (A worker forked long ago has sizes of its own; one just forked
+    looks the same, and goes uncounted for a moment.)"""
+    flags, sizes = child
+    return bool(flags & _FORKED_NO_EXEC) and all(
+        min(values) <= size <= max(values) for size, values in zip(sizes, zip(*parent_sizes)))
 
 
 def _tree_memory(pid: int) -> int:
     """Memory of a process and all its descendants (Linux /proc): the sum of their proportional
     set sizes (PSS), so that pages a forked worker shares with its parent count once, not twice.
-    A child caught between vfork and exec (as subprocess starts a program) shares its parent's
-    memory outright and is not counted again."""
+    A child between vfork and exec, which shares its parent's address space (its PSS is the
+    parent's), is not counted again."""
     total, todo = 0, [(pid, None)]
     while todo:
         p, parent = todo.pop()
         try:
-            size = _size(p)
-            if size != parent:
+            shared = False
+            if parent is not None:
+                before = _stat(parent)[1]
+                stat = _stat(p)
+                if stat[0] & _FORKED_NO_EXEC:
+                    shared = _same_address_space(parent, p)
+                    if shared is None:
+                        shared = shares_parent_memory(stat, (before, _stat(parent)[1]))
+            if not shared:
                 with open(f"/proc/{p}/smaps_rollup") as fh:
                     for line in fh:
                         if line.startswith("Pss:"):
@@ -52,7 +97,7 @@ def _tree_memory(pid: int) -> int:
                             break
             for task in os.listdir(f"/proc/{p}/task"):      # a child started by a thread is that thread's child
                 with open(f"/proc/{p}/task/{task}/children") as fh:
-                    todo.extend((int(c), size) for c in fh.read().split())
+                    todo.extend((int(c), p) for c in fh.read().split())
         except (OSError, ValueError, IndexError):
             continue
     return total
