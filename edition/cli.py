@@ -16,7 +16,8 @@ from .diagnostics import FORMATS, EditionError, Reporter
 
 
 class _Group(click.Group):
-    """Turns EditionError into a one-line message and exit code 2, never a traceback."""
+    """Turns EditionError (its exit code) and what the system refuses (a full disk, a folder not
+    writable: exit code 2) into a one-line message, never a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -24,6 +25,10 @@ class _Group(click.Group):
         except EditionError as exc:
             click.echo(f"edition: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"edition: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

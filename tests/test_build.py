@@ -107,6 +107,27 @@ def test_failed_build_leaves_the_previous_output_intact(project):
     assert not list((project / "build").glob(".staging-*"))
 
 
+def test_a_full_disk_stops_the_build_with_a_message_and_changes_nothing(project, monkeypatch):
+    import errno
+
+    from edition import output as output_mod
+
+    assert _build(project).exit_code == 0
+    before = _digest(project / "build")
+    _correct_regest(project, "tk-007")
+
+    def full(target):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(output_mod, "_create", full)
+    result = _build(project)
+    assert result.exit_code == 2
+    assert "edition: error: " in result.output and "tk-007.html: No space left on device" in result.output
+    assert "Traceback" not in result.output
+    assert _digest(project / "build") == before
+    assert not list((project / "build").glob(".staging-*"))
+
+
 def test_text_edition_keeps_every_word_of_the_regests(project):
     from edition.tei import NS, read_xml
 
