@@ -6,7 +6,8 @@ REBUILDS, each after one more correction), jing against
 tei_all on the same files (where jing and tei_all.rng are at hand) and lxml's bare parse of the
 same files (the floor). Peak memory is the largest sum of proportional set sizes (PSS) over the
 command's process tree, sampled every 20 ms (PSS counts memory a forked worker shares with its
-parent once). The result is printed as a table with ratios and written to
+parent once; a child between vfork and exec, which shares its parent's address space, is not
+counted again). The result is printed as a table with ratios and written to
 `<out>/bench.md` and `<out>/bench.json`. Speed is never asserted in tests; this prints figures.
 """
 from __future__ import annotations
