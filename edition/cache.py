@@ -27,7 +27,7 @@ from pathlib import Path, PosixPath, WindowsPath
 
 from . import __version__
 from .config import Config
-from .corpus import DocumentRecord
+from .corpus import DocumentRecord, Entry as RegisterEntry
 from .diagnostics import Diagnostic, EditionError
 from .odd import SchemaFiles
 from .output import Entry
@@ -412,11 +412,18 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _entry(entry: RegisterEntry):
+    """A register entry without its back-links: they are the assembled corpus's, made again by
+    `assemble` (a register's record would otherwise keep every letter id of the edition)."""
+    return copyreg.__newobj__, (RegisterEntry,), {**entry.__dict__, "letters": []}
+
+
 class _Pickler(pickle.Pickler):
     """Pickles pieces that stand alone, a path as its text (pathlib pickles its parts, which take
-    several times as long to read)."""
+    several times as long to read), a register entry without its back-links."""
 
-    dispatch_table = {**copyreg.dispatch_table, **{kind: lambda p: (_path, (str(p),)) for kind in (PosixPath, WindowsPath)}}
+    dispatch_table = {**copyreg.dispatch_table, RegisterEntry: _entry,
+                      **{kind: lambda p: (_path, (str(p),)) for kind in (PosixPath, WindowsPath)}}
 
     def __init__(self, fh, protocol: int):
         super().__init__(fh, protocol)

@@ -79,11 +79,6 @@ class Entry:
     line: int
     letters: list[str] = field(default_factory=list)   # ids of letters that name it (filled in phase two)
 
-    def __getstate__(self) -> dict:
-        """Pickled without its back-links: they are the assembled corpus's, made again by `assemble`
-        (a register's record kept in the build's cache would otherwise hold every letter id of the edition)."""
-        return {**self.__dict__, "letters": []}
-
 
 @dataclass
 class Party:

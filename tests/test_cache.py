@@ -181,3 +181,23 @@ def test_a_corpus_index_set_aside_is_written_into_the_state(project):
     assert cache_mod.load(folder, key, {}).corpus_index().pack() == packed
     cache.set_index_aside(folder)                                # (not read again: nothing to set aside)
     assert not (folder / INDEX_ASIDE).exists()
+
+
+def test_register_entries_are_kept_without_their_back_links(tmp_path):
+    """The cache keeps a register's entries without the ids of the letters that name them (the
+    assembled corpus makes those again); the entries themselves, and other pickles, keep them."""
+    import copy
+    import pickle
+
+    from edition.corpus import REGISTER_KINDS, DocumentRecord, Entry
+
+    entry = Entry("tito", REGISTER_KINDS[0], "Josip Broz Tito", (), "", {}, {}, None,
+                  Path("/e/tei/registers/persons.xml"), 3, letters=["tk-001", "tk-002"])
+    cache = _cache(3)
+    cache.records = {"/e/tei/registers/persons.xml": DocumentRecord(None, [entry], False)}
+    folder = tmp_path / "cache"
+    cache_mod.save(folder, cache)
+    kept = cache_mod.load(folder, "k", {}).records["/e/tei/registers/persons.xml"].entries[0]
+    assert kept.letters == [] and kept.name == "Josip Broz Tito" and kept.line == 3
+    assert entry.letters == ["tk-001", "tk-002"]
+    assert pickle.loads(pickle.dumps(entry)).letters == ["tk-001", "tk-002"] == copy.copy(entry).letters
