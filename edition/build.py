@@ -54,7 +54,7 @@ from .cache import COMMITTING, Cache, DocStamp
 from .config import Config
 from .corpus import REGISTER_KINDS, Corpus, DocumentRecord, Letter, assemble, read_document, share_strings
 from .diagnostics import ERROR, Diagnostic, EditionError, Reporter
-from .output import Entry, Output, Splice
+from .output import Entry, Output
 from .odd import Schema, SchemaFiles, load as load_schema
 from .site import Site, letter_fragments
 from .tei import XMLInputError, read_xml
@@ -318,28 +318,19 @@ def text_edition(corpus: Corpus, config: Config, text: Output, reporter: Reporte
         body = corpus.edition.root.find("tei:text/tei:body", NS)
         head += render.render_text(body, reporter=reporter, source=corpus.edition).rstrip("\n") + "\n"
     separator = ("\n" + "-" * 72 + "\n\n").encode("utf-8")
-    before = open(text.source("edition.txt"), "rb") if layout and "edition.txt" in text.known else None
     placed: dict[str, tuple[int, int]] = {}
-    try:
-        with open(text.new_file("edition.txt"), "wb", buffering=0) as out:       # (unbuffered: see Splice)
-            splice = Splice(out, before, separator)
-            splice.put(head.encode("utf-8"))
-            for letter in corpus.letters:
-                splice.gap()
-                rel = f"{letter.id}.txt"
-                where = layout.get(letter.id) if rel not in text.written else None
-                if where is not None:
-                    splice.reuse(where[0], where[1], partial(text.read, rel),
-                                 partial(_place, placed, letter.id))
-                else:
-                    data = text.read(rel)
-                    placed[letter.id] = (splice.put(data), len(data))
-            splice.put(appendix.encode("utf-8"))
-            splice.close()
-    finally:
-        if before is not None:
-            before.close()
-    text.record("edition.txt")
+    with text.splice("edition.txt", separator, reuse=bool(layout)) as splice:
+        splice.put(head.encode("utf-8"))
+        for letter in corpus.letters:
+            splice.gap()
+            rel = f"{letter.id}.txt"
+            where = layout.get(letter.id) if rel not in text.written else None
+            if where is not None:
+                splice.reuse(where[0], where[1], partial(text.read, rel), partial(_place, placed, letter.id))
+            else:
+                data = text.read(rel)
+                placed[letter.id] = (splice.put(data), len(data))
+        splice.put(appendix.encode("utf-8"))
     return placed
 
 

@@ -24,8 +24,9 @@ import hashlib
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
@@ -92,6 +93,21 @@ class Output:
                 size += len(data)
                 fh.write(data)
         self.record(rel, (size, digest.hexdigest()))
+
+    @contextmanager
+    def splice(self, rel: str, gap: bytes, reuse: bool = True) -> Iterator[Splice]:
+        """A new file at `rel` written as a Splice of the previous output's file there (where there is
+        one and `reuse`), unbuffered so that runs are copied in the kernel; noted once the block ends."""
+        before = open(self.source(rel), "rb") if reuse and rel in self.known else None
+        try:
+            with open(self.new_file(rel), "wb", buffering=0) as fh:
+                splice = Splice(fh, before, gap)
+                yield splice
+                splice.close()
+        finally:
+            if before is not None:
+                before.close()
+        self.record(rel)
 
     def new_file(self, rel: str) -> Path:
         """The staging path of `rel`, with no file at it, for a tool that writes the file itself (then

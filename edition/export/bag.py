@@ -31,7 +31,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from .. import __version__
-from ..output import LARGE, Output, Splice, sha256_of
+from ..output import LARGE, Output, sha256_of
 from ._common import ExportContext, ExportError
 
 FOLDER = "bag"
@@ -165,8 +165,7 @@ class _Payload:
             def changed_while_read() -> bytes:
                 raise ExportError(f"{manifest} changed while it was read")
 
-            with open(manifest, "rb") as before, open(self.out.new_file(f"{prefix}{manifest.name}"), "wb", buffering=0) as fh:
-                splice = Splice(fh, before, b"")
+            with self.out.splice(f"{prefix}{manifest.name}", b"") as splice:
                 cursor = 0
                 for rel in events + [None]:           # (None: the lines after the last change)
                     at = len(order) if rel is None else bisect_left(order, rel)
@@ -175,7 +174,6 @@ class _Payload:
                     if rel in made:
                         sums = made[rel].result() if isinstance(made[rel], Future) else made[rel]
                         splice.put(f"{sums[i + 1]}  {_encode_path(rel)}\n".encode("utf-8"))
-                splice.close()
             self.spliced.add(f"{prefix}{manifest.name}")
         return True
 
@@ -214,9 +212,7 @@ class _Payload:
         lines = [(path, sums.result() if isinstance(sums, Future) else sums) for path, sums in self.lines]
         for i, algorithm in enumerate(ALGORITHMS):
             name = f"{FOLDER}/manifest-{algorithm}.txt"
-            if name in self.spliced:
-                self.out.record(name)
-            else:
+            if name not in self.spliced:
                 # (kept: (sha256, sha512); linked: (size, sha256, sha512))
                 self.out.write_pieces(name, (f"{sums[i - 2]}  {path}\n" for path, sums in lines))
 

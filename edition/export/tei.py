@@ -24,7 +24,6 @@ from pathlib import Path
 from lxml import etree
 
 from ..odd import SchemaFiles
-from ..output import Splice
 from ..tei import NS, RNG_NS, SCH_NS, TEI_NS, XML_ID, XML_LANG, read_xml, tei
 from ._common import XML_DECLARATION, ExportContext, relative_href, root_element_bytes
 
@@ -250,34 +249,25 @@ def export_tei(ctx: ExportContext) -> None:
     digests = ctx.documents or {}
     previous: dict[str, tuple[str, int, int]] = ctx.previous_state.get("tei") or {}
     ctx.state["tei"] = noted = {}
-    before = open(out.source(CORPUS_FILE), "rb") if CORPUS_FILE in out.known else None
-    try:
-        # unbuffered: runs of unchanged members are copied in the kernel (see Splice)
-        with open(out.new_file(CORPUS_FILE), "wb", buffering=0) as corpus:
-            splice = Splice(corpus, before, _BETWEEN)
-            splice.put(head)
-            for i, path in enumerate(members):
-                if i:
-                    splice.gap()
-                target = f"{FOLDER}/{_relative(ctx, path)}"
-                found = digests.get(str(path))
-                digest = found[1] if found is not None else None
-                last = previous.get(target)
-                same = digest is not None and last is not None and last[0] == digest and out.keep(target)
-                if same:
-                    splice.reuse(last[1], last[2], partial(_member_of, path), partial(_note, noted, target, digest))
-                    continue
-                with open(path, "rb") as fh:
-                    data = fh.read()
-                out.write(target, repoint(data, path, target))
-                member = _member_bytes(data, path)
-                offset = splice.put(member)
-                if digest is not None:
-                    noted[target] = (digest, offset, len(member))
-            splice.put(_END)
-            splice.put(tail)
-            splice.close()
-    finally:
-        if before is not None:
-            before.close()
-    out.record(CORPUS_FILE)
+    with out.splice(CORPUS_FILE, _BETWEEN) as splice:
+        splice.put(head)
+        for i, path in enumerate(members):
+            if i:
+                splice.gap()
+            target = f"{FOLDER}/{_relative(ctx, path)}"
+            found = digests.get(str(path))
+            digest = found[1] if found is not None else None
+            last = previous.get(target)
+            same = digest is not None and last is not None and last[0] == digest and out.keep(target)
+            if same:
+                splice.reuse(last[1], last[2], partial(_member_of, path), partial(_note, noted, target, digest))
+                continue
+            with open(path, "rb") as fh:
+                data = fh.read()
+            out.write(target, repoint(data, path, target))
+            member = _member_bytes(data, path)
+            offset = splice.put(member)
+            if digest is not None:
+                noted[target] = (digest, offset, len(member))
+        splice.put(_END)
+        splice.put(tail)
