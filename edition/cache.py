@@ -111,11 +111,8 @@ class Cache:
                 writer = _Pickler(fh, pickle.HIGHEST_PROTOCOL)
                 for piece in (VERSION, self.key, token):
                     writer.dump(piece)
-                data = _index_bytes(self.index)
-                writer.dump(("stored", len(data)))
-                offset = fh.tell()
-                fh.write(data)
-            self.index = StoredIndex(path, self.key, token, offset, len(data), {})
+                offset, length = _dump_index(writer, self.index)
+            self.index = StoredIndex(path, self.key, token, offset, length, {})
 
 
 #: How each kept field changes in a delta: a mapping item by item ("map"), a mapping of mappings
@@ -328,11 +325,7 @@ def _dump_field(writer: _Pickler, value) -> None:
     until the end of a dump) stays small: a large mapping in batches of items, the corpus index
     packed (flat lists and arrays, see CorpusIndex.pack)."""
     if isinstance(value, (integrity.CorpusIndex, StoredIndex)):
-        # stored whole with its length, so that a reader may pass over it (StoredIndex); one not read
-        # is copied as it is
-        data = value.raw() if isinstance(value, StoredIndex) else _index_bytes(value)
-        writer.dump(("stored", len(data)))
-        writer.fh.write(data)
+        _dump_index(writer, value)
     elif isinstance(value, dict) and len(value) > _BATCH:
         items = list(value.items())
         writer.dump(("batches", -(-len(items) // _BATCH)))
@@ -342,10 +335,19 @@ def _dump_field(writer: _Pickler, value) -> None:
         writer.dump(("value", value))
 
 
-def _index_bytes(index: integrity.CorpusIndex) -> bytes:
-    buffer = io.BytesIO()
-    _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(("index", index.pack(), index.paths))
-    return buffer.getvalue()
+def _dump_index(writer: _Pickler, index: integrity.CorpusIndex | StoredIndex) -> tuple[int, int]:
+    """The corpus index, stored whole with its length so that a reader may pass over it (StoredIndex);
+    one not read is copied as it is. Returns where its bytes lie: (offset, length)."""
+    if isinstance(index, StoredIndex):
+        data = index.raw()
+    else:
+        buffer = io.BytesIO()
+        _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(("index", index.pack(), index.paths))
+        data = buffer.getvalue()
+    writer.dump(("stored", len(data)))
+    offset = writer.fh.tell()
+    writer.fh.write(data)
+    return offset, len(data)
 
 
 # ---------------------------------------------------------------- the delta
