@@ -82,17 +82,16 @@ def timeline(by_year: dict[str, dict[str, int]], directions: list[str], phases: 
 
 def network(corpus: Corpus, limit: int = 14) -> str:
     """Correspondents in the centre, the persons named most often around them; lines = letters in common."""
+    persons = corpus.person_names
     counts: dict[str, int] = {}
     for letter in corpus.letters:
         for ref in set(letter.references):
-            entry = corpus.entry(ref)
-            if entry is not None and entry.kind.key == "persons":
+            if ref in persons:
                 counts[ref] = counts.get(ref, 0) + 1
     main: list[str] = []                  # the first two persons who write or receive a letter
     for letter in corpus.letters:
         for party in (letter.sender, letter.recipient):
-            entry = corpus.entry(party.ref) if party and party.ref else None
-            if entry is not None and entry.kind.key == "persons" and party.ref not in main:
+            if party and party.ref in persons and party.ref not in main:
                 main.append(party.ref)
         if len(main) >= 2:
             break

@@ -14,6 +14,20 @@ from lxml import etree
 from .diagnostics import EditionError
 from .tei import NS, XML_ID, Source, XMLInputError, local_name, read_xml, tei
 
+#: The months, for dates written out.
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+def human_date(iso: str) -> str:
+    """'1973-07-22' -> '22 July 1973'; '1973-07' -> 'July 1973'; '1973' -> '1973'."""
+    parts = iso.split("-")
+    if len(parts) == 3:
+        return f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    if len(parts) == 2:
+        return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    return iso
+
 
 @dataclass(frozen=True)
 class RegisterKind:
@@ -102,8 +116,6 @@ class DateInfo:
 
     def label(self) -> str:
         """'22 July 1973 (catalogue) [certainty: low]': the date as the text edition and the EPUB give it."""
-        from .scaffold import human_date
-
         return (human_date(self.sort_key) + (f" ({self.type})" if self.type else "")
                 + (f" [certainty: {self.cert}]" if self.cert else ""))
 
@@ -150,6 +162,8 @@ class Corpus:
         for entries in self.entries.values():              # the first register wins, as it always did
             for xml_id, entry in entries.items():
                 self._entry_index.setdefault(xml_id, entry)
+        #: the name of each id a pointer names a person by (the lists and charts ask for every reference)
+        self.person_names = {i: e.name for i, e in self._entry_index.items() if e.kind.key == "persons"}
 
     def entry(self, xml_id: str) -> Entry | None:
         return self._entry_index.get(xml_id)

@@ -14,38 +14,13 @@ import time
 from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
 
 from .config import Config
-from .corpus import Corpus, Letter
+from .corpus import Corpus, Letter, human_date
 from .diagnostics import EditionError
 from .odd import SchemaFiles
 from .tei import TEI_NS, XML_ID, XMLInputError, read_xml
-
-
-def escape(text: str) -> str:
-    """XML character data, as xml.sax.saxutils.escape gives it (whose module imports urllib's: every
-    build would take 20 ms to import it, for the dates this module writes)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def quoteattr(value: str) -> str:
-    from xml.sax.saxutils import quoteattr as quoted      # (only `edition new` needs it)
-
-    return quoted(value)
-
-
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
-
-
-def human_date(iso: str) -> str:
-    """'1973-07-22' -> '22 July 1973'; '1973-07' -> 'July 1973'; '1973' -> '1973'."""
-    parts = iso.split("-")
-    if len(parts) == 3:
-        return f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
-    if len(parts) == 2:
-        return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
-    return iso
 
 
 def parse_date(text: str) -> str:

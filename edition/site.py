@@ -16,10 +16,9 @@ from markupsafe import Markup, escape
 
 from . import render
 from .config import Config
-from .corpus import AUTHORITIES, LINK_LABELS, REGISTER_KINDS, Corpus, Entry, Letter
+from .corpus import AUTHORITIES, LINK_LABELS, REGISTER_KINDS, Corpus, Entry, Letter, human_date
 from .diagnostics import Reporter
 from .odd import Schema
-from .scaffold import human_date
 from .tei import NS, Source, read_xml
 
 
@@ -107,9 +106,9 @@ def _dates(letter: Letter) -> str:
     return "; ".join(out)
 
 
-def letter_parts(source: Source, reporter: Reporter | None, resolve=render.deferred) -> dict[str, str]:
-    """A letter's regest and commentary as HTML, internal links made by `resolve` (by default left
-    to be filled in: render.deferred)."""
+def letter_parts(source: Source, reporter: Reporter | None) -> dict[str, str]:
+    """A letter's regest and commentary as HTML, internal links left to be filled in by each output
+    (render.deferred, then render.fill_links)."""
     body = source.root.find("tei:text/tei:body", NS)
     out: dict[str, str] = {}
     if body is None:
@@ -117,7 +116,7 @@ def letter_parts(source: Source, reporter: Reporter | None, resolve=render.defer
     for div in body.iterfind("tei:div", NS):
         kind = div.get("type")
         if kind in ("regest", "commentary") and kind not in out:
-            out[kind] = render.render_html(div, resolve=resolve, reporter=reporter, source=source,
+            out[kind] = render.render_html(div, resolve=render.deferred, reporter=reporter, source=source,
                                            heading_level=2, id_prefix=f"{kind}-").fragment
     return out
 
@@ -190,7 +189,7 @@ class Site:
                 other = self.letters_by_id[target]
                 links.append((LINK_LABELS[kind], Link(other.subtitle or other.id, f"{target}.html")))
         phase = letter.categories.get("phases", "")
-        persons = self._person_names()
+        persons = self.corpus.person_names
         view = LetterView(
             id=letter.id,
             url=f"letters/{letter.id}.html",
@@ -230,15 +229,6 @@ class Site:
         letters_html = Markup("".join(items[l] for l in entry.letters if l in items))
         return EntryView(entry.id, entry.name, list(entry.variants), entry.description, dates, entry.geo,
                          authorities, letters, letters_html)
-
-    def _person_names(self) -> dict[str, str]:
-        """The name of each id a pointer may name a person by (worked out once: every letter names some)."""
-        cached = getattr(self, "_persons", None)
-        if cached is None:
-            entry = self.corpus.entry
-            cached = self._persons = {i: e.name for i in self.corpus.entries["persons"]
-                                      if (e := entry(i)) is not None and e.kind.key == "persons"}
-        return cached
 
     def _backlink_items(self) -> dict[str, str]:
         """Each letter's <li> in the back-link lists, escaped once (a register may list it thousands of times)."""

@@ -35,9 +35,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .config import packaged_odd
+from .corpus import human_date
 from .diagnostics import EditionError
 from .odd import SchemaFiles
-from .scaffold import human_date, label
+from .scaffold import label
 from .tei import TEI_NS
 
 __all__ = ["RegisterSizes", "SynthError", "SynthResult", "register_sizes", "synthesize"]
