@@ -35,7 +35,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .config import packaged_odd
-from .corpus import human_date
+from .corpus import REGISTER_KINDS, human_date
 from .diagnostics import EditionError
 from .odd import SchemaFiles
 from .scaffold import label
@@ -365,8 +365,8 @@ _T_BY_KIND = {kind: tuple(t for t in _T_SENTENCES if any(_SLOT_KIND.get(s) == ki
 
 # ---------------------------------------------------------------- the world
 
-#: The element that names an entry of each kind in the letters' prose.
-_NAME_ELEMENT = {"person": "persName", "place": "placeName", "org": "orgName"}
+#: The element that names an entry of each kind (its register element) in the letters' prose.
+_NAME_ELEMENT = {k.element: k.name_element for k in REGISTER_KINDS}
 
 
 @dataclass
@@ -1078,9 +1078,10 @@ def _idnos(entry: _Entry, indent: str) -> list[str]:
             if t in entry.info]
 
 
-def _named_entry(e: _Entry, element: str, name_element: str, details: list[str], name_attrs: str = "") -> str:
+def _named_entry(e: _Entry, details: list[str], name_attrs: str = "") -> str:
     """A register entry with main and variant names, its own `details` lines, authority ids and a note."""
     i = " " * 10
+    element, name_element = e.kind, _NAME_ELEMENT[e.kind]
     out = [f'        <{element} xml:id="{e.id}">\n',
            f'{i}<{name_element} type="main"{name_attrs}>{escape(e.name)}</{name_element}>\n']
     out += [f'{i}<{name_element} type="variant">{escape(v)}</{name_element}>\n' for v in e.variants]
@@ -1096,7 +1097,7 @@ def _person_xml(e: _Entry) -> str:
     details = [f'{i}<birth when="{e.info["birth"]}"{cert}/>\n', f'{i}<death when="{e.info["death"]}"{cert}/>\n'] \
         if "birth" in e.info else []
     details.append(f"{i}<occupation>{escape(e.info['occupation'])}</occupation>\n")
-    return _named_entry(e, "person", "persName", details)
+    return _named_entry(e, details)
 
 
 def _place_xml(e: _Entry) -> str:
@@ -1104,12 +1105,12 @@ def _place_xml(e: _Entry) -> str:
     details = [f"{i}<country>{escape(e.info['country'].name)}</country>\n"] if "country" in e.info else []
     cert = f' cert="{e.info["geo_cert"]}"' if "geo_cert" in e.info else ""
     details.append(f"{i}<location>\n{i}  <geo{cert}>{e.info['geo']}</geo>\n{i}</location>\n")
-    return _named_entry(e, "place", "placeName", details)
+    return _named_entry(e, details)
 
 
 def _org_xml(e: _Entry) -> str:
     dates = "".join(f' {a}="{e.info[a]}"' for a in ("from", "to", "cert") if a in e.info)
-    return _named_entry(e, "org", "orgName", [], dates)
+    return _named_entry(e, [], dates)
 
 
 def _event_xml(e: _Entry) -> str:
