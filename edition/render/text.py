@@ -41,7 +41,7 @@ class TextRenderer(Walker[Pieces]):
         return (s,)
 
     def join(self, parts: list[Pieces]) -> Pieces:
-        if len(parts) == 1:   # the usual case (an element holding only text); every part is joined already
+        if len(parts) == 1:   # (a single part, such as an inline element's content, is joined already)
             return parts[0]
         out: list = []
         for part in parts:
