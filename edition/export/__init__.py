@@ -95,17 +95,18 @@ def run(ctx: ExportContext, name: str) -> list[str]:
 
 
 def _manifest_text(files: dict[str, tuple[int, str]]) -> Iterator[str]:
-    """The text of manifest.json, in pieces of many entries: what json.dumps(doc, indent=2) gives,
-    without the list of dicts it would need. (A SHA-256 is hex digits: it needs no escaping.)"""
+    """The text of manifest.json, an entry at a time (the writer takes them in batches): what
+    json.dumps(doc, indent=2) gives, without the list of dicts it would need. (A SHA-256 is hex
+    digits: it needs no escaping.)"""
     entries = sorted((path, entry) for path, entry in files.items() if path != MANIFEST)
     if not entries:
         yield f'{{\n  "version": {MANIFEST_VERSION},\n  "files": []\n}}\n'
         return
     yield f'{{\n  "version": {MANIFEST_VERSION},\n  "files": [\n'
-    for start in range(0, len(entries), 4096):
-        yield ",\n".join(f'    {{\n      "path": {json_text(path)},\n      "sha256": "{sha256}",\n      "size": {size}\n    }}'
-                         for path, (size, sha256) in entries[start:start + 4096])
-        yield ",\n" if start + 4096 < len(entries) else "\n  ]\n}\n"
+    last = len(entries) - 1
+    for i, (path, (size, sha256)) in enumerate(entries):
+        yield (f'    {{\n      "path": {json_text(path)},\n      "sha256": "{sha256}",\n      "size": {size}\n    }}'
+               + (",\n" if i < last else "\n  ]\n}\n"))
 
 
 def _write_manifest(path: Path, files: dict[str, tuple[int, str]]) -> None:
