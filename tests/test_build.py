@@ -1,7 +1,6 @@
 """`edition build`: the HTML and plain-text editions, written atomically and deterministically."""
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -14,47 +13,17 @@ from click.testing import CliRunner
 from edition import build as build_mod
 from edition.cli import main
 
-from conftest import REPO
-
-
-@pytest.fixture()
-def project(tmp_path):
-    dest = tmp_path / "project"
-    dest.mkdir()
-    shutil.copytree(REPO / "tei", dest / "tei")
-    shutil.copytree(REPO / "schema", dest / "schema")
-    shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
-    return dest
+from conftest import REPO, correct_regest, digest_outputs, new_letter
 
 
 def _build(project: Path):
     return CliRunner().invoke(main, ["-C", str(project), "build"])
 
 
-def _digest(folder: Path) -> dict[str, str]:
-    """Checksums of the outputs (html/, text/, export/): not the cache, not the previous build set aside."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for top in ("export", "html", "text") for p in sorted((folder / top).rglob("*")) if p.is_file()}
-
-
-def _correct_regest(project: Path, letter_id: str) -> None:
-    letter = project / "tei" / "letters" / f"{letter_id}.xml"
-    text = letter.read_text(encoding="utf-8")
-    start = text.index("<p>", text.index('<div type="regest">'))
-    letter.write_text(text[:start] + "<p>Corrected. " + text[start + 3:], encoding="utf-8")
-
-
 def _break_letter(project: Path, letter_id: str) -> None:
     """Make a letter invalid: its correspAction's type becomes one the schema does not know."""
     letter = project / "tei" / "letters" / f"{letter_id}.xml"
     letter.write_text(letter.read_text(encoding="utf-8").replace('type="sent"', 'type="snt"'), encoding="utf-8")
-
-
-def _new_letter(project: Path, date: str) -> None:
-    """A new letter from Tito to Kim, linked into the chronology by `edition new`."""
-    new = CliRunner().invoke(main, ["-C", str(project), "new", "--date", date, "--sender", "tito",
-                                    "--recipient", "kim_il_sung"])
-    assert new.exit_code == 0, new.output
 
 
 def test_build_writes_both_editions(project):
@@ -90,22 +59,22 @@ def test_links_lead_to_the_registers_and_back(project):
 
 def test_two_builds_are_byte_identical(project):
     assert _build(project).exit_code == 0
-    first = _digest(project / "build")
+    first = digest_outputs(project / "build")
     assert _build(project).exit_code == 0
-    assert _digest(project / "build") == first
+    assert digest_outputs(project / "build") == first
 
 
 def _stops_and_changes_nothing(project: Path, spoil, exit_code: int, *said: str) -> None:
     """A build after `spoil()` stops with `exit_code` and says `said`, never a traceback; the previous
     build's outputs stay as they were, and no staging folder is left."""
     assert _build(project).exit_code == 0
-    before = _digest(project / "build")
+    before = digest_outputs(project / "build")
     spoil()
     result = _build(project)
     assert result.exit_code == exit_code
     assert all(words in result.output for words in said), result.output
     assert "Traceback" not in result.output
-    assert _digest(project / "build") == before
+    assert digest_outputs(project / "build") == before
     assert not list((project / "build").glob(".staging-*"))
 
 
@@ -123,7 +92,7 @@ def test_a_full_disk_stops_the_build_with_a_message_and_changes_nothing(project,
         raise OSError(errno.ENOSPC, "No space left on device", str(target))
 
     def spoil():
-        _correct_regest(project, "tk-007")
+        correct_regest(project, "tk-007")
         monkeypatch.setattr(output_mod, "_create", full)
 
     _stops_and_changes_nothing(project, spoil, 2, "edition: error: ", "tk-007.html: No space left on device")
@@ -225,18 +194,18 @@ def test_an_incremental_rebuild_equals_a_full_build(project):
     """After an editor corrects one letter, the rebuild redoes only what depends on it,
     and its output is byte for byte what a full build of the same sources gives."""
     assert _build(project).exit_code == 0
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     runner = CliRunner()
     rebuild = runner.invoke(main, ["-C", str(project), "build", "--timings"])
     assert rebuild.exit_code == 0, rebuild.output
     assert "letters rendered again: 1;" in rebuild.output
     assert "search shards indexed again: 1;" in rebuild.output     # (in the background, while the exports are made)
     assert "lists and registers reused" in rebuild.output     # a regest is on no list
-    incremental = _digest(project / "build")
+    incremental = digest_outputs(project / "build")
     assert "Corrected." in (project / "build" / "html" / "letters" / "tk-007.html").read_text(encoding="utf-8")
     full = runner.invoke(main, ["-C", str(project), "build", "--full"])
     assert full.exit_code == 0, full.output
-    assert _digest(project / "build") == incremental
+    assert digest_outputs(project / "build") == incremental
 
 
 def test_a_changed_subtitle_renders_the_neighbours_again(project):
@@ -255,7 +224,7 @@ def test_a_changed_subtitle_renders_the_neighbours_again(project):
 def test_the_cache_follows_new_fixed_and_broken_documents(project):
     runner = CliRunner()
     assert _build(project).exit_code == 0
-    _new_letter(project, "1977-06-01")
+    new_letter(project, "1977-06-01")
     assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
     assert (project / "build" / "html" / "letters" / "tk-025.html").exists()
     # a letter broken, then mended: the broken build stops, the mended one is complete again
@@ -266,15 +235,15 @@ def test_the_cache_follows_new_fixed_and_broken_documents(project):
     letter.write_text(good, encoding="utf-8")
     again = runner.invoke(main, ["-C", str(project), "build"])
     assert again.exit_code == 0, again.output
-    incremental = _digest(project / "build")
+    incremental = digest_outputs(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
-    assert _digest(project / "build") == incremental
+    assert digest_outputs(project / "build") == incremental
 
 
 def test_a_partial_build_does_not_make_the_next_one_skip_pages(project):
     runner = CliRunner()
     assert _build(project).exit_code == 0
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     assert runner.invoke(main, ["-C", str(project), "build", "--format", "text"]).exit_code == 0
     assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
     assert "Corrected." in (project / "build" / "html" / "letters" / "tk-007.html").read_text(encoding="utf-8")
@@ -288,9 +257,9 @@ def test_renaming_a_register_entry_renders_the_letters_that_name_it(project):
         '<persName type="main">Stane Dolanc</persName>', '<persName type="main">Stane Dolanc (renamed)</persName>'),
         encoding="utf-8")
     assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
-    incremental = _digest(project / "build")
+    incremental = digest_outputs(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
-    assert _digest(project / "build") == incremental
+    assert digest_outputs(project / "build") == incremental
 
 
 def test_the_build_never_replaces_a_folder_it_did_not_make(project):
@@ -343,7 +312,7 @@ def test_a_rebuild_leaves_the_files_it_does_not_change_where_they_are(project):
     shard, the teiCorpus, the EPUB and the bag's manifests; every other file stays the very same file."""
     assert _build(project).exit_code == 0
     before = _inodes(project / "build")
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     assert _build(project).exit_code == 0
     after = _inodes(project / "build")
     # the same files, but for the re-indexed search shard (Pagefind names its files by their content)
@@ -372,7 +341,7 @@ def test_a_rebuild_leaves_the_files_it_does_not_change_where_they_are(project):
 def test_a_removed_letter_leaves_no_file_behind(project):
     runner = CliRunner()
     assert _build(project).exit_code == 0
-    _new_letter(project, "1979-12-30")
+    new_letter(project, "1979-12-30")
     with_new = _build(project)
     assert with_new.exit_code == 0, with_new.output
     assert (project / "build" / "export" / "bag" / "data" / "html" / "letters" / "tk-025.html").exists()
@@ -383,14 +352,14 @@ def test_a_removed_letter_leaves_no_file_behind(project):
     assert again.exit_code == 0, again.output
     leftovers = [p for p in _inodes(project / "build") if "tk-025" in p]
     assert leftovers == []
-    incremental = _digest(project / "build")
+    incremental = digest_outputs(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
-    assert _digest(project / "build") == incremental
+    assert digest_outputs(project / "build") == incremental
 
 
 def test_an_interrupted_commit_makes_the_next_build_a_full_one(project):
     assert _build(project).exit_code == 0
-    full = _digest(project / "build")
+    full = digest_outputs(project / "build")
     # as if a build had died while renaming its files into place: a page half replaced, the marker left
     (project / "build" / "html" / "letters" / "tk-003.html").write_text("half written", encoding="utf-8")
     (project / "build" / ".cache" / "committing").write_text("", encoding="utf-8")
@@ -398,7 +367,7 @@ def test_an_interrupted_commit_makes_the_next_build_a_full_one(project):
     assert result.exit_code == 0, result.output
     assert "letters rendered again: 24;" in result.output
     assert not (project / "build" / ".cache" / "committing").exists()
-    assert _digest(project / "build") == full
+    assert digest_outputs(project / "build") == full
 
 
 def test_a_failed_rebuild_changes_nothing(project):
@@ -408,7 +377,7 @@ def test_a_failed_rebuild_changes_nothing(project):
                 if not p.startswith(".cache/")}
 
     before = outputs()
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     _break_letter(project, "tk-009")
     assert _build(project).exit_code == 1
     assert outputs() == before
@@ -430,7 +399,7 @@ def test_a_rebuild_reports_what_the_corpus_checks_find(project):
     first = runner.invoke(main, ["-C", str(project), "build"])
     assert first.exit_code == 0, first.output
     assert len(warnings(first)) == 1 and "nobody_named" in warnings(first)[0] and "persons.xml:28:" in warnings(first)[0]
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     again = runner.invoke(main, ["-C", str(project), "build"])
     assert again.exit_code == 0, again.output
     assert warnings(again) == warnings(first)
@@ -464,11 +433,11 @@ def test_a_rebuild_mends_a_spliced_file_that_was_cut_short(project):
         data = spliced.read_bytes()
         spliced.unlink()                                   # (not in place: the bag links the same inode)
         spliced.write_bytes(data[:len(data) // 3])
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     assert runner.invoke(main, ["-C", str(project), "build"]).exit_code == 0
-    incremental = _digest(project / "build")
+    incremental = digest_outputs(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
-    assert _digest(project / "build") == incremental
+    assert digest_outputs(project / "build") == incremental
 
 
 def test_a_rebuild_changes_the_bag_in_place_of_making_it_again(project, monkeypatch):
@@ -487,7 +456,7 @@ def test_a_rebuild_changes_the_bag_in_place_of_making_it_again(project, monkeypa
     assert spliced == [False]                                 # a first build: nothing to change
     bag = project / "build" / "export" / "bag"
     before = set((bag / "manifest-sha256.txt").read_text(encoding="utf-8").splitlines())
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     assert _build(project).exit_code == 0
     assert spliced[-1] is True
     bagit.Bag(str(bag)).validate()                            # every checksum read again, and the Payload-Oxum
@@ -495,9 +464,9 @@ def test_a_rebuild_changes_the_bag_in_place_of_making_it_again(project, monkeypa
     gone, new = {line.split("  ")[1] for line in before - after}, {line.split("  ")[1] for line in after - before}
     assert "data/html/letters/tk-007.html" in gone & new                # replaced
     assert gone - new and new - gone                                    # removed, and added
-    incremental = _digest(project / "build")
+    incremental = digest_outputs(project / "build")
     assert runner.invoke(main, ["-C", str(project), "build", "--full"]).exit_code == 0
-    assert _digest(project / "build") == incremental
+    assert digest_outputs(project / "build") == incremental
 
 
 def test_the_bag_lists_the_sha512s_its_outputs_computed_early(project, monkeypatch):
@@ -520,7 +489,7 @@ def test_the_bag_lists_the_sha512s_its_outputs_computed_early(project, monkeypat
     bagit.Bag(str(bag)).validate()
     assert wholes <= {p.name for p in early}
     early.clear()
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     assert _build(project).exit_code == 0
     bagit.Bag(str(bag)).validate()
     assert wholes | {"tk-007.html"} <= {p.name for p in early}
@@ -528,7 +497,7 @@ def test_the_bag_lists_the_sha512s_its_outputs_computed_early(project, monkeypat
     # the bag takes them as they are: a made-up one shows in its manifest
     made_up = "0" * 128
     monkeypatch.setattr(output_mod, "_sha512_later", lambda path: _done(made_up))
-    _correct_regest(project, "tk-007")
+    correct_regest(project, "tk-007")
     assert _build(project).exit_code == 0
     lines = (bag / "manifest-sha512.txt").read_text(encoding="utf-8").splitlines()
     assert f"{made_up}  data/export/tei/corpus.xml" in lines

@@ -1,13 +1,12 @@
 """The build cache: the whole state, and the delta a rebuild writes instead (edition.cache)."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO
+from conftest import correct_regest, digest_outputs, new_letter
 from edition import cache as cache_mod
 from edition.cache import Cache, DocStamp
 from edition.cli import main
@@ -86,21 +85,9 @@ def test_paths_are_read_as_the_objects_the_build_listed(tmp_path):
     assert cache_mod.load(folder, "k", {}).checked[0] == listed
 
 
-@pytest.fixture()
-def project(tmp_path):
-    dest = tmp_path / "project"
-    dest.mkdir()
-    for folder in ("tei", "schema"):
-        shutil.copytree(REPO / folder, dest / folder)
-    shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
-    return dest
-
-
 def test_rebuilds_from_a_state_and_its_delta_give_what_a_full_build_gives(project, monkeypatch):
     """A chain of rebuilds, each reading the state and the delta the ones before wrote, ends with
     the output a full build of the same sources gives."""
-    import hashlib
-
     monkeypatch.setattr(cache_mod, "DELTA_SHARE", 1.0)        # every rebuild writes a delta
     runner = CliRunner()
 
@@ -108,28 +95,18 @@ def test_rebuilds_from_a_state_and_its_delta_give_what_a_full_build_gives(projec
         result = runner.invoke(main, ["-C", str(project), "build", *args])
         assert result.exit_code == 0, result.output
 
-    def outputs() -> dict[str, str]:
-        root = project / "build"
-        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                for top in ("export", "html", "text") for p in sorted((root / top).rglob("*")) if p.is_file()}
-
     build()
     deltas = []
     for letter_id, word in (("tk-007", "Corrected. "), ("tk-012", "Amended. "), ("tk-007", "Again. ")):
-        letter = project / "tei" / "letters" / f"{letter_id}.xml"
-        text = letter.read_text(encoding="utf-8")
-        at = text.index("<p>", text.index('<div type="regest">')) + 3
-        letter.write_text(text[:at] + word + text[at:], encoding="utf-8")
+        correct_regest(project, letter_id, word)
         build()
         deltas.append((project / "build" / ".cache" / cache_mod.DELTA).stat().st_size)
-    new = runner.invoke(main, ["-C", str(project), "new", "--date", "1977-06-01", "--sender", "tito",
-                               "--recipient", "kim_il_sung"])
-    assert new.exit_code == 0, new.output
+    new_letter(project, "1977-06-01")
     build()
     assert deltas[0] < deltas[-1]                              # cumulative: each delta holds the ones before
-    incremental = outputs()
+    incremental = digest_outputs(project / "build")
     build("--full")
-    assert outputs() == incremental
+    assert digest_outputs(project / "build") == incremental
 
 
 def test_the_corpus_index_is_read_only_when_asked_for(project):

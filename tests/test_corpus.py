@@ -164,16 +164,6 @@ def test_stats_counts_match_the_facts():
     assert "Items per year and direction" in text and "1976" in text
 
 
-@pytest.fixture()
-def project(tmp_path):
-    dest = tmp_path / "project"
-    dest.mkdir()
-    shutil.copytree(TEI, dest / "tei")
-    shutil.copytree(REPO / "schema", dest / "schema")
-    shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
-    return dest
-
-
 def test_new_letter_is_valid_and_linked_into_the_chronology(project):
     before = {p.name: p.read_bytes() for p in (project / "tei" / "letters").glob("*.xml")}
     result = CliRunner().invoke(main, ["-C", str(project), "new", "--date", "1977-06-01",
