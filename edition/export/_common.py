@@ -324,10 +324,6 @@ class ExportContext:
             languages=((root.get(XML_LANG) if root is not None else None) or "en",),
         )
 
-    def categories(self) -> dict[str, str]:
-        """Category id -> its description, from the edition document's taxonomies."""
-        return self.corpus.categories()
-
     def principal(self, kind: str) -> list[Entry]:
         """The entries of a register named in at least half of the items, most often named first."""
         letters = len(self.corpus.letters)
@@ -372,7 +368,7 @@ class ExportContext:
     def keywords_used(self) -> list[tuple[str, str]]:
         """(id, label) of the edition's keywords that the items use, in the vocabulary's order."""
         used = {k for letter in self.corpus.letters for k in letter.keywords}
-        return [(k, label) for k, label in self.categories().items() if k in used]
+        return [(k, label) for k, label in self.corpus.categories().items() if k in used]
 
     def contents_note(self) -> str:
         """What the edition holds, in one sentence or two, from the data."""

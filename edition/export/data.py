@@ -128,7 +128,7 @@ def export_data(ctx: ExportContext) -> None:
     info = ctx.edition()
     edition = {"title": info.title, "url": ctx.base_url, "publisher": info.publisher, "licence": info.licence,
                "licence_url": info.licence_url}
-    categories = ctx.categories()
+    categories = ctx.corpus.categories()
     _write_list(ctx, f"{FOLDER}/letters.json", {"version": VERSION, "edition": edition}, "letters",
                 (letter_record(ctx, l, categories) for l in ctx.corpus.letters))
     for kind in REGISTER_KINDS:

@@ -157,7 +157,7 @@ class Book:
         self.info = ctx.edition()
         self.language = self.info.languages[0]
         self.letters = ctx.corpus.letter_index
-        self.categories = ctx.categories()
+        self.categories = ctx.corpus.categories()
         self.toc_sections: list[tuple[str, str]] = []
         self.hrefs = {entry.id: f"{kind}.xhtml#{entry.id}"
                       for kind, entries in reversed(ctx.corpus.entries.items()) for entry in entries.values()}

@@ -111,7 +111,7 @@ def _record(ctx: ExportContext, letter: Letter, datestamp: str, info: EditionInf
 
 def export_oai_pmh(ctx: ExportContext) -> None:
     info = ctx.edition()
-    categories = ctx.categories()
+    categories = ctx.corpus.categories()
     datestamps = {l.id: ctx.datestamp(l.path) for l in ctx.corpus.letters}
     root = etree.Element(f"{{{SR_NS}}}Repository", nsmap={None: SR_NS, "oai": OAI_NS, "xsi": XSI_NS})
     root.set(XSI_LOCATION, f"{SR_NS} http://www.openarchives.org/OAI/2.0/static-repository.xsd")
